@@ -1,0 +1,413 @@
+//! The `reconsent` command: arguments in, words for a marketer (or `--json`) out.
+//! Exit codes: 0 done, 1 refused (the message says why), 2 usage.
+
+use crate::config::Config;
+use crate::domain::{EmailAddress, Instant, parse_instant};
+use crate::import::{ImportContext, ImportEvent, ImportOptions, ImportReport, import_file};
+use crate::policy::ContactClass;
+use crate::secrets::Secrets;
+use crate::store::{Store, sqlite_path};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "reconsent",
+    version,
+    about = "Re-permission e-mail campaigns: ask only who may lawfully be asked, keep proof of every answer, delete the silent."
+)]
+struct Cli {
+    /// Database URL (default sqlite://reconsent.db).
+    #[arg(long, global = true, env = "RECONSENT_DATABASE_URL")]
+    database: Option<String>,
+    /// Configuration file (default reconsent.toml if present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Act as if it were this instant (RFC 3339 or YYYY-MM-DD), e.g. to ask what a date will bring.
+    #[arg(long, global = true, env = "RECONSENT_NOW", value_parser = parse_now)]
+    now: Option<Instant>,
+    /// Print one JSON document on stdout and nothing else there.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the database (or bring it up to date) and its secrets. Safe to run again.
+    Init,
+    /// Import contacts from CSV or JSON Lines. One bad row refuses the whole file.
+    Import {
+        file: PathBuf,
+        /// Check and count, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the good rows and report the bad ones.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// The contact base by class and country: who may be asked again.
+    Audit,
+    /// Why one contact is in its class, rule by rule.
+    Explain { email: String },
+}
+
+fn parse_now(s: &str) -> Result<Instant, String> {
+    parse_instant(s).map_err(|e| e.to_string())
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RECONSENT_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let json = cli.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(json, &anyhow::anyhow!("cannot start: {e}")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => fail(json, &e),
+    }
+}
+
+fn fail(json: bool, e: &anyhow::Error) -> ExitCode {
+    if json {
+        println!("{}", json!({ "error": format!("{e:#}") }));
+    }
+    eprintln!("error: {e:#}");
+    ExitCode::from(1)
+}
+
+struct Ctx {
+    config: Config,
+    database: String,
+    now: Instant,
+    json: bool,
+}
+
+impl Ctx {
+    async fn store(&self) -> Result<Store> {
+        Store::open(&sqlite_path(&self.database)?).await
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    let ctx = Ctx {
+        database: config.database_url(cli.database.as_deref()),
+        config,
+        now: cli.now.unwrap_or_else(chrono::Utc::now),
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Init => init(&ctx).await,
+        Command::Import {
+            file,
+            dry_run,
+            skip_invalid,
+        } => {
+            import(
+                &ctx,
+                file,
+                ImportOptions {
+                    dry_run,
+                    skip_invalid,
+                },
+            )
+            .await
+        }
+        Command::Audit => audit(&ctx).await,
+        Command::Explain { email } => explain(&ctx, &email).await,
+    }
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+async fn init(ctx: &Ctx) -> Result<ExitCode> {
+    let path = sqlite_path(&ctx.database)?;
+    let store = Store::create(&path).await?;
+    store.ensure_secrets(&Secrets::generate(), ctx.now).await?;
+    let contacts = store.count_contacts().await?;
+    if ctx.json {
+        print_json(&json!({ "database": ctx.database, "contacts": contacts }));
+    } else {
+        println!("Database ready: {path} ({contacts} contacts). Next: reconsent import FILE");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(ctx: &Ctx, file: PathBuf, opts: ImportOptions) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let secrets = store.secrets().await?;
+    let import_ctx = ImportContext {
+        policy: &ctx.config.policy,
+        secrets: &secrets,
+        now: ctx.now,
+    };
+    let progress = std::io::stderr().is_terminal();
+    let mut events = |e: ImportEvent| match e {
+        ImportEvent::Warning(w) => eprintln!("warning: {w}"),
+        ImportEvent::Progress { phase, rows } if progress => {
+            let verb = if phase == "read" { "read" } else { "saved" };
+            eprint!("\r{verb} {rows} rows…   ");
+        }
+        ImportEvent::Progress { .. } => {}
+    };
+    let report = import_file(&store, &file, opts, &import_ctx, &mut events)
+        .await
+        .with_context(|| format!("{} was not imported", file.display()))?;
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    let refused = report.invalid_count > 0 && !opts.skip_invalid;
+    if ctx.json {
+        print_json(&serde_json::to_value(&report)?);
+    } else {
+        print_import(&file, &report, refused);
+    }
+    Ok(if refused {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_import(file: &std::path::Path, r: &ImportReport, refused: bool) {
+    const SHOWN: usize = 50;
+    let name = file.display();
+    if refused {
+        eprintln!(
+            "{name} was not imported: {} of {} rows are invalid. Nothing was written.",
+            r.invalid_count, r.rows
+        );
+    }
+    for e in r.invalid.iter().take(SHOWN) {
+        eprintln!("  line {}: {}", e.line, e.error);
+    }
+    if r.invalid_count as usize > SHOWN {
+        eprintln!(
+            "  … and {} more (--json lists them all)",
+            r.invalid_count as usize - SHOWN
+        );
+    }
+    if refused {
+        eprintln!(
+            "Correct these lines, or run again with --skip-invalid to import the other {} rows.",
+            r.rows - r.invalid_count
+        );
+        return;
+    }
+    let head = if r.dry_run {
+        "Dry run, nothing written"
+    } else {
+        "Imported"
+    };
+    println!("{head}: {name}, {} rows", r.rows);
+    println!("  new contacts        {:>9}", r.inserted);
+    println!("  updated             {:>9}", r.updated);
+    println!("  unchanged           {:>9}", r.unchanged);
+    if r.merged_duplicates > 0 {
+        println!(
+            "  duplicate rows      {:>9}  (merged into the earlier row)",
+            r.merged_duplicates
+        );
+    }
+    if r.invalid_count > 0 {
+        println!(
+            "  skipped, invalid    {:>9}  (listed above)",
+            r.invalid_count
+        );
+    }
+    if r.refused_tombstoned > 0 {
+        println!(
+            "  refused, erased     {:>9}  (deleted earlier; need a new consent)",
+            r.refused_tombstoned
+        );
+    }
+    if !r.dry_run {
+        println!("Next: reconsent audit");
+    }
+}
+
+async fn audit(ctx: &Ctx) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let policy = &ctx.config.policy;
+    let mut classes: BTreeMap<ContactClass, u64> =
+        ContactClass::ALL.iter().map(|c| (*c, 0)).collect();
+    let mut by_country: BTreeMap<String, BTreeMap<ContactClass, u64>> = BTreeMap::new();
+    let mut total = 0u64;
+    let mut after = 0;
+    loop {
+        let page = store.contacts_page(after, 5_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for stored in &page {
+            let class = policy.classify(&stored.contact, ctx.now).class;
+            total += 1;
+            *classes.entry(class).or_default() += 1;
+            let country = stored
+                .contact
+                .country
+                .map_or("unknown".to_string(), |c| c.to_string());
+            *by_country
+                .entry(country)
+                .or_insert_with(|| ContactClass::ALL.iter().map(|c| (*c, 0)).collect())
+                .entry(class)
+                .or_default() += 1;
+        }
+    }
+    let eligible: u64 = classes
+        .iter()
+        .filter(|(c, _)| c.eligible())
+        .map(|(_, n)| n)
+        .sum();
+    if ctx.json {
+        let named = |m: &BTreeMap<ContactClass, u64>| -> BTreeMap<&str, u64> {
+            m.iter().map(|(c, n)| (c.as_str(), *n)).collect()
+        };
+        let countries: BTreeMap<&str, BTreeMap<&str, u64>> = by_country
+            .iter()
+            .map(|(cc, m)| (cc.as_str(), named(m)))
+            .collect();
+        print_json(&json!({
+            "total": total,
+            "classes": named(&classes),
+            "by_country": countries,
+            "eligible": eligible,
+            "as_of": ctx.now.to_rfc3339(),
+            "policy_version": policy.version(),
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_audit(total, eligible, &classes, &by_country, ctx.now);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn class_meaning(c: ContactClass) -> &'static str {
+    match c {
+        ContactClass::Valid => "good consent, active: no need to ask",
+        ContactClass::Stale => "good consent, inactive 3+ years: ask again",
+        ContactClass::Weak => "consent without proof: ask again",
+        ContactClass::SoftOptIn => "recent customer, no consent: may be asked",
+        ContactClass::NoBasis => "no basis to write: never e-mail, delete",
+        ContactClass::Withdrawn => "said no: never e-mail, keep suppressed",
+    }
+}
+
+fn print_audit(
+    total: u64,
+    eligible: u64,
+    classes: &BTreeMap<ContactClass, u64>,
+    by_country: &BTreeMap<String, BTreeMap<ContactClass, u64>>,
+    now: Instant,
+) {
+    let pct = |n: u64| {
+        if total == 0 {
+            0.0
+        } else {
+            n as f64 * 100.0 / total as f64
+        }
+    };
+    println!("{total} contacts, as of {}", now.format("%Y-%m-%d"));
+    println!();
+    for (class, n) in classes {
+        println!(
+            "  {:<12} {:>9} {:>6.1}%   {}",
+            class.as_str(),
+            n,
+            pct(*n),
+            class_meaning(*class)
+        );
+    }
+    println!();
+    println!(
+        "May be sent a re-permission request: {eligible} ({:.1}%)",
+        pct(eligible)
+    );
+    println!();
+    print!("{:<8}", "country");
+    for c in ContactClass::ALL {
+        print!("{:>12}", c.as_str());
+    }
+    println!();
+    for (country, counts) in by_country {
+        print!("{country:<8}");
+        for c in ContactClass::ALL {
+            print!("{:>12}", counts.get(&c).copied().unwrap_or(0));
+        }
+        println!();
+    }
+    println!();
+    println!("Why a contact is in its class: reconsent explain ADDRESS");
+}
+
+async fn explain(ctx: &Ctx, email: &str) -> Result<ExitCode> {
+    let address = EmailAddress::parse(email)?;
+    let store = ctx.store().await?;
+    let Some(stored) = store.contact_by_key(address.key()).await? else {
+        let secrets = store.secrets().await?;
+        if let Some(t) = store.tombstone(&secrets.tombstone(address.key())).await? {
+            anyhow::bail!(
+                "{address} was erased on {} ({}); only a tombstone remains, which stops its re-import",
+                t.at.format("%Y-%m-%d"),
+                t.reason
+            );
+        }
+        anyhow::bail!("no contact with the address {address}");
+    };
+    let c = &stored.contact;
+    let result = ctx.config.policy.classify(c, ctx.now);
+    if ctx.json {
+        print_json(&json!({
+            "email": c.email.as_str(),
+            "country": c.country.map(|c| c.to_string()),
+            "class": result.class,
+            "eligible": result.eligible(),
+            "reasons": result.reasons,
+            "legal_hold": c.legal_hold.unwrap_or(false),
+            "as_of": ctx.now.to_rfc3339(),
+            "policy_version": ctx.config.policy.version(),
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let country = c
+        .country
+        .map_or("country unknown".to_string(), |c| c.to_string());
+    println!("{} ({country})", c.email);
+    let verdict = if result.eligible() {
+        "may be sent a re-permission request"
+    } else if result.class == ContactClass::Valid {
+        "needs no request: consent is good"
+    } else {
+        "must NOT be e-mailed"
+    };
+    println!("class: {} ({verdict})", result.class);
+    println!("because:");
+    for r in &result.reasons {
+        println!("  - {r}");
+    }
+    if c.legal_hold == Some(true) {
+        println!("legal hold: yes (never purged while the hold stands)");
+    }
+    Ok(ExitCode::SUCCESS)
+}

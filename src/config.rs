@@ -1,0 +1,199 @@
+//! Configuration: `reconsent.toml` (or `--config FILE`), then `RECONSENT__SECTION__KEY`
+//! environment overrides, then the command line. Unknown keys are refused by name, so a
+//! typo never silently falls back to a default.
+
+use crate::policy::Policy;
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_DATABASE: &str = "sqlite://reconsent.db";
+pub const DEFAULT_CONFIG_FILE: &str = "reconsent.toml";
+const ENV_PREFIX: &str = "RECONSENT__";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub database: Option<String>,
+    /// Where recipients' links point: the public address of `reconsent serve`.
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// `file://DIR` (default: `.eml` files, no server needed), `smtp://`, `smtps://`,
+    /// `smtp+starttls://user:pass@host:port`.
+    #[serde(default = "default_transport")]
+    pub transport: String,
+    #[serde(default)]
+    pub dkim: DkimConfig,
+    #[serde(default)]
+    pub admin: AdminConfig,
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimConfig {
+    pub key_file: Option<PathBuf>,
+    pub selector: Option<String>,
+    pub domain: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    pub secret: Option<String>,
+}
+
+fn default_base_url() -> String {
+    "http://localhost:8080".to_string()
+}
+
+fn default_transport() -> String {
+    "file://outbox".to_string()
+}
+
+impl Config {
+    /// Reads `path` if given (it must exist), else `reconsent.toml` if present, then
+    /// applies the environment.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        let (text, origin) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| {
+                    format!("cannot read the configuration file {}", p.display())
+                })?;
+                (text, p.display().to_string())
+            }
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                let text = std::fs::read_to_string(DEFAULT_CONFIG_FILE)
+                    .with_context(|| format!("cannot read {DEFAULT_CONFIG_FILE}"))?;
+                (text, DEFAULT_CONFIG_FILE.to_string())
+            }
+            None => (String::new(), "defaults".to_string()),
+        };
+        let mut table: toml::Table = text.parse().map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        apply_env(&mut table, std::env::vars())?;
+        Self::from_table(table)
+            .with_context(|| format!("configuration ({origin} and {ENV_PREFIX}* variables)"))
+    }
+
+    fn from_table(table: toml::Table) -> Result<Self> {
+        let mut config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", e.message()))?;
+        config.policy.countries = std::mem::take(&mut config.policy.countries)
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_uppercase(), v))
+            .collect();
+        config.policy.validate().map_err(anyhow::Error::msg)?;
+        Ok(config)
+    }
+
+    /// The database URL: the command line or `RECONSENT_DATABASE_URL` first, then the file.
+    pub fn database_url(&self, cli: Option<&str>) -> String {
+        cli.map(str::to_string)
+            .or_else(|| self.database.clone())
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_string())
+    }
+}
+
+/// `RECONSENT__POLICY__INACTIVE_AFTER=2y` sets `policy.inactive_after`. A value that reads
+/// as a TOML scalar (number, boolean) is taken as one; anything else is a string.
+fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> Result<()> {
+    for (name, raw) in vars {
+        let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+        if keys.iter().any(String::is_empty) {
+            bail!("environment variable {name}: empty key");
+        }
+        let value = format!("v = {raw}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .filter(|v| !v.is_table() && !v.is_array())
+            .unwrap_or(toml::Value::String(raw));
+        let (last, parents) = keys.split_last().unwrap_or((&keys[0], &[]));
+        let mut node = &mut *table;
+        for key in parents {
+            let entry = node
+                .entry(key.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            node = entry.as_table_mut().with_context(|| {
+                format!("environment variable {name}: '{key}' is not a section")
+            })?;
+        }
+        node.insert(last.clone(), value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Span;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config> {
+        let mut table: toml::Table = text.parse()?;
+        apply_env(
+            &mut table,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )?;
+        Config::from_table(table)
+    }
+
+    #[test]
+    fn defaults() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.transport, "file://outbox");
+        assert_eq!(c.database_url(None), DEFAULT_DATABASE);
+        assert_eq!(c.policy, Policy::default());
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let c = load(
+            "transport = \"smtp://a:25\"\n[policy]\ninactive_after = \"2y\"\n",
+            &[
+                ("RECONSENT__TRANSPORT", "smtp://b:2525"),
+                ("RECONSENT__BASE_URL", "https://r.shop.example"),
+                ("RECONSENT__POLICY__SOFT_OPT_IN_WINDOW", "18mo"),
+                ("RECONSENT__POLICY__COUNTRIES__PL__SOFT_OPT_IN", "true"),
+                ("RECONSENT__POLICY__COUNTRIES__PL__RULE", "counsel"),
+                ("OTHER", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.transport, "smtp://b:2525");
+        assert_eq!(c.base_url, "https://r.shop.example");
+        assert_eq!(c.policy.inactive_after, Span::years(2));
+        assert_eq!(c.policy.soft_opt_in_window, Span::Months(18));
+        assert!(c.policy.countries["PL"].soft_opt_in);
+        assert_eq!(c.policy.countries["PL"].rule, "counsel");
+        assert_eq!(c.database_url(Some("sqlite://x.db")), "sqlite://x.db");
+    }
+
+    #[test]
+    fn refuses_with_the_key_named() {
+        let cases = [
+            ("transprot = \"x\"", "transprot"),
+            ("[policy]\ninactive_after = \"3 years\"", "3 years"),
+            (
+                "[policy.countries.POL]\nsoft_opt_in = true\nrule = \"x\"",
+                "POL",
+            ),
+        ];
+        for (text, fragment) in cases {
+            let err = format!("{:#}", load(text, &[]).unwrap_err());
+            assert!(err.contains(fragment), "{text}: {err}");
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Domain types that parse, not validate: once built, a value is known good.
+
+mod contact;
+mod country;
+mod email;
+mod locale;
+mod time;
+
+pub use contact::{ConsentMethod, ConsentRecord, Contact};
+pub use country::{Country, CountryError};
+pub use email::{EmailAddress, EmailError};
+pub use locale::{Locale, LocaleError};
+pub use time::{DateError, Instant, Span, SpanError, from_unix, parse_instant};

@@ -1,0 +1,25 @@
+//! reconsent — a re-permission e-mail campaign engine.
+//!
+//! How the pieces fit (read this first):
+//!
+//! | module | what it does |
+//! |---|---|
+//! | [`domain`] | types that parse, not validate: `EmailAddress`, `Country`, `Locale`, `Span`, `Contact` |
+//! | [`policy`] | who may be asked again: pure classification into `valid, stale, weak, soft_opt_in, no_basis, withdrawn`, with every reason |
+//! | [`config`] | `reconsent.toml`, `RECONSENT__SECTION__KEY` overrides, defaults |
+//! | [`import`] | CSV / JSON Lines rows → contacts; all-or-nothing, streaming, batched |
+//! | [`store`] | every SQL statement; one module per backend |
+//! | [`secrets`] | keys created by `init`; the keyed tombstone hash |
+//! | [`cli`] | the `reconsent` command: parses arguments, prints for people or `--json` |
+//!
+//! Business rules live in `policy` and `import`; the store only reads and writes.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod import;
+pub mod policy;
+pub mod secrets;
+pub mod store;

@@ -1,0 +1,59 @@
+//! Every SQL statement lives here; business logic stays above. One module per backend.
+//!
+//! `sqlite` is the embedded default (WAL, one file). The types below are what the store
+//! hands up: plain data, no SQL.
+
+mod sqlite;
+
+pub use sqlite::{ImportTx, SqliteStore as Store};
+
+use crate::domain::{Contact, Instant};
+
+/// A contact as stored: its row id (never shown outside), its opaque public id, its facts.
+#[derive(Debug, Clone)]
+pub struct StoredContact {
+    pub id: i64,
+    pub public_id: String,
+    pub contact: Contact,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tombstone {
+    pub reason: String,
+    pub at: Instant,
+}
+
+/// One entry of the consent ledger (DESIGN §2.6).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LedgerEntry {
+    pub event: String,
+    pub at: Instant,
+    pub campaign: Option<String>,
+    pub wave: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub content_sha256: Option<String>,
+    pub privacy_sha256: Option<String>,
+    pub message_id: Option<String>,
+    pub policy_version: String,
+    pub suspect: bool,
+    /// Event-specific facts as JSON (for `imported`: the consent facts and the source line).
+    pub detail: Option<serde_json::Value>,
+}
+
+/// How a database URL is spelled: `sqlite://FILE`, `sqlite:FILE`, or a bare file path.
+pub fn sqlite_path(url: &str) -> anyhow::Result<String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        anyhow::bail!(
+            "PostgreSQL is not supported by this version yet; use a SQLite file (sqlite://reconsent.db)"
+        );
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.is_empty() {
+        anyhow::bail!("the database URL '{url}' names no file");
+    }
+    Ok(path.to_string())
+}
