@@ -124,6 +124,7 @@ fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String
         let (last, parents) = keys.split_last().unwrap_or((&keys[0], &[]));
         let mut node = &mut *table;
         for key in parents {
+            let key = existing_key(node, key);
             let entry = node
                 .entry(key.clone())
                 .or_insert_with(|| toml::Value::Table(toml::Table::new()));
@@ -131,9 +132,18 @@ fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String
                 format!("environment variable {name}: '{key}' is not a section")
             })?;
         }
-        node.insert(last.clone(), value);
+        node.insert(existing_key(node, last), value);
     }
     Ok(())
+}
+
+/// Environment names are upper case; a file may spell a key otherwise (`[policy.countries.PL]`).
+fn existing_key(table: &toml::Table, key: &str) -> String {
+    table
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(key))
+        .cloned()
+        .unwrap_or_else(|| key.to_string())
 }
 
 #[cfg(test)]

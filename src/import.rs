@@ -103,6 +103,7 @@ pub async fn import_file(
         dry_run: opts.dry_run,
         ..Default::default()
     };
+    let started = std::time::Instant::now();
     let mut tx = store.begin_import().await?;
     let mut batch = Vec::with_capacity(STAGE_BATCH);
     while let Some(item) = reader.next_row()? {
@@ -145,13 +146,20 @@ pub async fn import_file(
     tx.stage(&batch).await?;
     drop(batch);
     tx.finish_staging().await?;
+    tracing::debug!(
+        rows = report.rows,
+        secs = started.elapsed().as_secs_f64(),
+        "read and staged"
+    );
     merge_staged(&mut tx, &mut report, ctx, events).await?;
+    tracing::debug!(secs = started.elapsed().as_secs_f64(), "merged");
     if opts.dry_run {
         tx.rollback().await?;
     } else {
         tx.commit().await?;
         report.written = true;
     }
+    tracing::debug!(secs = started.elapsed().as_secs_f64(), "committed");
     Ok(report)
 }
 

@@ -1,0 +1,103 @@
+//! A fresh working folder and database per test, and the built `reconsent` binary.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+pub const NOW: &str = "2026-11-22T00:00:00Z";
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// A folder with an initialised database.
+    pub fn new() -> Self {
+        let sb = Self::empty();
+        sb.ok(&["init"]);
+        sb
+    }
+
+    pub fn empty() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, content).expect("write test file");
+        p
+    }
+
+    /// `reconsent` in this folder, at the fixed instant, with no outside configuration.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("reconsent").expect("binary");
+        c.current_dir(self.dir.path())
+            .env("RECONSENT_NOW", NOW)
+            .env_remove("RECONSENT_DATABASE_URL");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("RECONSENT__") {
+                c.env_remove(k);
+            }
+        }
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self.cmd().args(args).output().expect("run reconsent");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs and insists on exit 0.
+    pub fn ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert_eq!(
+            out.code, 0,
+            "reconsent {args:?} failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+        out
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut full = args.to_vec();
+        full.push("--json");
+        let out = self.ok(&full);
+        serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{}", out.stdout))
+    }
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/contacts.csv")
+}
+
+pub const HEADER: &str = "email,name,locale,country,customer,last_purchase_at,last_activity_at,consent_at,consent_method,consent_prechecked,consent_bundled,consent_text_version,consent_ip,consent_source,consent_withdrawn_at,legal_hold";
+
+/// `n` valid rows in the import format, one per address `user{i}@example.com`.
+pub fn rows(n: usize) -> String {
+    let mut s = String::from(HEADER);
+    s.push('\n');
+    for i in 1..=n {
+        s.push_str(&format!(
+            "user{i}@example.com,User {i},pl,PL,true,2026-01-0{d},,2024-03-0{d}T10:00:00Z,double_opt_in,false,false,nl-1,,,,false\n",
+            d = 1 + i % 9
+        ));
+    }
+    s
+}

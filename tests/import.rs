@@ -1,0 +1,411 @@
+//! `init`, `import`, `audit` and `explain` as a marketer uses them.
+
+mod common;
+use common::*;
+use serde_json::json;
+
+#[test]
+fn init_is_idempotent_and_keeps_contacts() {
+    let sb = Sandbox::new();
+    sb.ok(&["import", examples().to_str().unwrap()]);
+    sb.ok(&["init"]);
+    assert_eq!(sb.json(&["audit"])["total"], 300);
+}
+
+#[test]
+fn commands_before_init_say_what_to_do() {
+    let sb = Sandbox::empty();
+    let out = sb.run(&["audit"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("reconsent init"), "{}", out.stderr);
+    assert!(
+        !sb.path("reconsent.db").exists(),
+        "a failed command must not create a database"
+    );
+}
+
+#[test]
+fn example_base_audits_into_every_class() {
+    let sb = Sandbox::new();
+    let report = sb.json(&["import", examples().to_str().unwrap()]);
+    assert_eq!(report["inserted"], 300);
+    assert_eq!(report["invalid"], json!([]));
+    assert_eq!(report["refused_tombstoned"], 0);
+    let audit = sb.json(&["audit"]);
+    assert_eq!(audit["total"], 300);
+    // The generator's own classifier (scripts/make-example-contacts.py) built the file to these numbers.
+    assert_eq!(
+        audit["classes"],
+        json!({"valid": 45, "stale": 30, "weak": 90, "soft_opt_in": 45, "no_basis": 60, "withdrawn": 30})
+    );
+    assert_eq!(
+        audit["by_country"]["PL"]["soft_opt_in"], 0,
+        "PL has no soft opt-in"
+    );
+    let per_country: u64 = audit["by_country"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|m| m.as_object().unwrap().values())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(per_country, 300);
+}
+
+#[test]
+fn explain_names_the_rule() {
+    let sb = Sandbox::new();
+    sb.ok(&["import", examples().to_str().unwrap()]);
+    let cases = [
+        (
+            "lukasz.wrobel@example.pl",
+            "no_basis",
+            false,
+            "PL: no soft opt-in for e-mail (PKE art. 398)",
+        ),
+        (
+            "lubica.stastna@example.sk",
+            "soft_opt_in",
+            true,
+            "act 452/2021 §116",
+        ),
+        (
+            "stefan.hudak@example.sk",
+            "no_basis",
+            false,
+            "older than the soft opt-in window of 1y",
+        ),
+        (
+            "jiri.dvorak@example.cz",
+            "weak",
+            true,
+            "before GDPR applied (2018-05-25)",
+        ),
+        ("zofia.zolkiewska@żółw.example", "weak", true, "pre-ticked"),
+        (
+            "katharina.schaefer@example.de",
+            "valid",
+            false,
+            "the later consent stands",
+        ),
+        (
+            "malgorzata.nowak@example.pl",
+            "withdrawn",
+            false,
+            "withdrew",
+        ),
+        (
+            "bjoern.krueger@example.de",
+            "stale",
+            true,
+            "inactive for more than 3y",
+        ),
+        // Any case and whitespace, and the ASCII form of an internationalised domain.
+        (
+            "  JANA.novakova@example.cz ",
+            "valid",
+            false,
+            "GDPR-grade consent",
+        ),
+        (
+            "juergen.weiss@xn--bcher-kva.example",
+            "weak",
+            true,
+            "bundled",
+        ),
+    ];
+    for (email, class, eligible, reason) in cases {
+        let v = sb.json(&["explain", email]);
+        assert_eq!(v["class"], class, "{email}: {v}");
+        assert_eq!(v["eligible"], eligible, "{email}");
+        let reasons = v["reasons"].as_array().unwrap();
+        assert!(
+            reasons.iter().any(|r| r.as_str().unwrap().contains(reason)),
+            "{email}: no reason with {reason:?} in {reasons:?}"
+        );
+        for key in ["email", "country", "class", "eligible", "reasons"] {
+            assert!(v.get(key).is_some(), "{email}: no {key}");
+        }
+    }
+    let human = sb.ok(&["explain", "lukasz.wrobel@example.pl"]).stdout;
+    assert!(
+        human.contains("must NOT be e-mailed") && human.contains("PKE art. 398"),
+        "{human}"
+    );
+    let missing = sb.run(&["explain", "nobody@example.com"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing
+            .stderr
+            .contains("no contact with the address nobody@example.com")
+    );
+}
+
+#[test]
+fn one_bad_row_refuses_the_whole_file() {
+    let sb = Sandbox::new();
+    sb.ok(&["import", examples().to_str().unwrap()]);
+    let before = sb.json(&["audit"]);
+    let mut csv = rows(1000);
+    csv = csv.replace("user500@example.com", "not-an-address");
+    let file = sb.write("contacts.csv", &csv);
+    let out = sb.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    // The header is line 1, so user500 is on line 501.
+    assert!(
+        out.stderr.contains("line 501: email: 'not-an-address'"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("Nothing was written"), "{}", out.stderr);
+    assert_eq!(
+        sb.json(&["audit"]),
+        before,
+        "the database must be unchanged"
+    );
+
+    let json_out = sb.run(&["import", file.to_str().unwrap(), "--json"]);
+    assert_eq!(json_out.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json_out.stdout).unwrap();
+    assert_eq!(v["inserted"], 0);
+    assert_eq!(v["invalid"][0]["line"], 501);
+
+    let skipped = sb.json(&["import", file.to_str().unwrap(), "--skip-invalid"]);
+    assert_eq!(skipped["inserted"], 999);
+    assert_eq!(
+        skipped["invalid"],
+        json!([{"line": 501, "error": "email: 'not-an-address' is not an e-mail address (it needs exactly one @)"}])
+    );
+    assert_eq!(sb.json(&["audit"])["total"], 1299);
+}
+
+#[test]
+fn every_bad_line_is_listed() {
+    let sb = Sandbox::new();
+    let csv = format!(
+        "{HEADER}\nok@example.com,,,,,,,,,,,,,,,\nbad@,,,,,,,,,,,,,,,\nx@example.com,,xx1,POL,maybe,2024-13-01,,,fax,yes,,,999.1.1.1,,,\n"
+    );
+    let file = sb.write("c.csv", csv);
+    let out = sb.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    for fragment in [
+        "line 3: email: 'bad@'",
+        "line 4: locale: 'xx1'",
+        "country: 'POL'",
+        "customer: 'maybe' is not true or false",
+        "last_purchase_at: '2024-13-01' is not a date",
+        "consent_method: 'fax' is not a method",
+        "consent_ip: '999.1.1.1' is not an IP address",
+    ] {
+        assert!(
+            out.stderr.contains(fragment),
+            "no {fragment:?} in {}",
+            out.stderr
+        );
+    }
+    assert!(!out.stderr.contains("line 2:"));
+}
+
+#[test]
+fn dry_run_counts_and_writes_nothing() {
+    let sb = Sandbox::new();
+    let file = sb.write("c.csv", rows(20));
+    let v = sb.json(&["import", file.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(v["inserted"], 20);
+    assert_eq!(v["written"], false);
+    assert_eq!(sb.json(&["audit"])["total"], 0);
+}
+
+#[test]
+fn duplicates_merge_with_a_warning_naming_both_lines() {
+    let sb = Sandbox::new();
+    let csv = format!(
+        "{HEADER}\nJan.Kowalski@example.pl,Jan Kowalski,pl,,,,,,,,,,,,,\nanna@example.pl,Anna,,,,,,,,,,,,,,\n  jan.kowalski@EXAMPLE.pl ,,,PL,true,2026-01-05,,,,,,,,,,\n"
+    );
+    let file = sb.write("c.csv", csv);
+    let out = sb.run(&["import", file.to_str().unwrap(), "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["inserted"], 2);
+    assert_eq!(v["merged_duplicates"], 1);
+    assert!(
+        out.stderr.contains("line 4: same address as line 2"),
+        "{}",
+        out.stderr
+    );
+    let jan = sb.json(&["explain", "jan.kowalski@example.pl"]);
+    assert_eq!(jan["country"], "PL", "the later row's country is merged in");
+    assert_eq!(jan["class"], "no_basis");
+}
+
+#[test]
+fn reimport_updates_only_what_changed() {
+    let sb = Sandbox::new();
+    let file = sb.write("c.csv", rows(10));
+    assert_eq!(sb.json(&["import", file.to_str().unwrap()])["inserted"], 10);
+    let again = sb.json(&["import", file.to_str().unwrap()]);
+    assert_eq!(
+        (again["inserted"].clone(), again["unchanged"].clone()),
+        (json!(0), json!(10))
+    );
+    // user3 withdraws in the shop; the export leaves the other cells empty.
+    let update = format!("{HEADER}\nUSER3@example.com,,,,,,,,,,,,,,2026-11-01,\n");
+    let file = sb.write("u.csv", update);
+    let v = sb.json(&["import", file.to_str().unwrap()]);
+    assert_eq!(
+        (v["updated"].clone(), v["inserted"].clone()),
+        (json!(1), json!(0))
+    );
+    let user3 = sb.json(&["explain", "user3@example.com"]);
+    assert_eq!(user3["class"], "withdrawn");
+    assert_eq!(user3["country"], "PL", "empty cells keep what was known");
+}
+
+#[test]
+fn csv_dialects_are_read() {
+    let sb = Sandbox::new();
+    // Semicolons, a BOM, CRLF, quotes with an embedded separator, quote and newline, columns in another order.
+    let csv = "\u{FEFF}name;email;country\r\n\"Nowak; Anna\";anna@example.pl;PL\r\n\"Jan \"\"JK\"\"\r\nKowalski\";jan@example.pl;pl\r\n;ewa@example.sk;SK\r\n";
+    let file = sb.write("excel.csv", csv);
+    let v = sb.json(&["import", file.to_str().unwrap()]);
+    assert_eq!(v["inserted"], 3, "{v}");
+    assert_eq!(sb.json(&["explain", "jan@example.pl"])["country"], "PL");
+    assert_eq!(sb.json(&["audit"])["by_country"]["SK"]["no_basis"], 1);
+}
+
+#[test]
+fn json_lines_are_read() {
+    let sb = Sandbox::new();
+    let jsonl = r#"{"email":"a@example.de","country":"DE","customer":true,"last_purchase_at":"2026-02-01"}
+
+{"email":"b@example.de","consent_at":"2025-01-01T00:00:00Z","consent_method":"double_opt_in","consent_prechecked":false,"consent_bundled":false,"consent_text_version":"v3","shop_id":17}
+{"email":"broken@example.de",
+"#;
+    let file = sb.write("c.jsonl", jsonl);
+    let out = sb.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("line 4: not a JSON object"),
+        "{}",
+        out.stderr
+    );
+    let out = sb.run(&["import", file.to_str().unwrap(), "--skip-invalid", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("shop_id"),
+        "unknown keys are named: {}",
+        out.stderr
+    );
+    assert_eq!(
+        sb.json(&["explain", "a@example.de"])["class"],
+        "soft_opt_in"
+    );
+    assert_eq!(sb.json(&["explain", "b@example.de"])["class"], "valid");
+}
+
+#[test]
+fn malformed_files_get_clear_messages() {
+    let sb = Sandbox::new();
+    let mut bad_utf8 = format!("{HEADER}\nok@example.com,,,,,,,,,,,,,,,\n").into_bytes();
+    bad_utf8.extend_from_slice(b"x@example.com,Jos\xe9,,,,,,,,,,,,,,\n");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("latin1.csv", bad_utf8, "line 3: name: not valid UTF-8"),
+        (
+            "pipes.csv",
+            b"email|name\na@example.com|A\n".to_vec(),
+            "line 1: the header has no 'email' column",
+        ),
+        ("empty.csv", b"".to_vec(), "is empty"),
+        (
+            "quotes.csv",
+            format!("{HEADER}\n\"a@example.com,A,,,,,,,,,,,,,,\nb@example.com,,,,,,,,,,,,,,,\n")
+                .into_bytes(),
+            "line 2: 1 fields where the header has 16 (check the separator and the quotes)",
+        ),
+        (
+            "twice.csv",
+            b"email,name,email\n".to_vec(),
+            "the column 'email' appears twice",
+        ),
+    ];
+    for (name, content, fragment) in cases {
+        let file = sb.write(name, content);
+        let out = sb.run(&["import", file.to_str().unwrap()]);
+        assert_eq!(out.code, 1, "{name}");
+        assert!(
+            out.stderr.contains(fragment),
+            "{name}: no {fragment:?} in {}",
+            out.stderr
+        );
+    }
+    let missing = sb.run(&["import", "nope.csv"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("cannot open nope.csv"));
+    assert_eq!(sb.json(&["audit"])["total"], 0);
+}
+
+#[test]
+fn ignored_columns_are_named() {
+    let sb = Sandbox::new();
+    let file = sb.write("c.csv", "email,consent_date\na@example.com,2024-01-01\n");
+    let out = sb.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("ignored columns not among the import columns: consent_date"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_bad_configuration_exit_1() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run(&["import"]).code, 2);
+    assert_eq!(sb.run(&["frobnicate"]).code, 2);
+    assert_eq!(sb.run(&["audit", "--now", "last tuesday"]).code, 2);
+    sb.write("reconsent.toml", "transprot = \"smtp://x\"\n");
+    let out = sb.run(&["audit"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("transprot"), "{}", out.stderr);
+    let out = sb.run(&["audit", "--json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&out.stdout).expect("--json errors are JSON too");
+    assert!(v["error"].as_str().unwrap().contains("transprot"));
+}
+
+#[test]
+fn policy_overrides_from_file_and_environment() {
+    let sb = Sandbox::new();
+    sb.ok(&["import", examples().to_str().unwrap()]);
+    // A policy file that gives PL a soft opt-in (e.g. counsel's reading for a B2B shop).
+    sb.write(
+        "reconsent.toml",
+        "[policy.countries.PL]\nsoft_opt_in = true\nrule = \"counsel opinion 2026-03\"\n",
+    );
+    let audit = sb.json(&["audit"]);
+    assert!(audit["by_country"]["PL"]["soft_opt_in"].as_u64().unwrap() > 0);
+    let v = sb.json(&["explain", "lukasz.wrobel@example.pl"]);
+    assert_eq!(v["class"], "soft_opt_in");
+    assert!(v["reasons"].to_string().contains("counsel opinion 2026-03"));
+    // The environment overrides the file.
+    let out = sb
+        .cmd()
+        .args(["explain", "lukasz.wrobel@example.pl", "--json"])
+        .env("RECONSENT__POLICY__COUNTRIES__PL__SOFT_OPT_IN", "false")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["class"], "no_basis");
+}
+
+#[test]
+fn now_moves_the_audit_in_time() {
+    let sb = Sandbox::new();
+    sb.ok(&["import", examples().to_str().unwrap()]);
+    // A year on, last year's soft opt-ins in SK have run out and more consents are stale.
+    let later = sb.json(&["audit", "--now", "2027-11-22"]);
+    let now = sb.json(&["audit"]);
+    assert!(later["classes"]["soft_opt_in"].as_u64() < now["classes"]["soft_opt_in"].as_u64());
+    assert!(later["classes"]["stale"].as_u64() > now["classes"]["stale"].as_u64());
+}
