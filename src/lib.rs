@@ -10,6 +10,7 @@
 //! | [`import`] | CSV / JSON Lines rows → contacts; all-or-nothing, streaming, batched |
 //! | [`store`] | every SQL statement; one module per backend |
 //! | [`secrets`] | keys created by `init`; the keyed tombstone hash |
+//! | [`tokens`] | signed link tokens: purpose, campaign, opaque contact id, expiry; one generic failure |
 //! | [`cli`] | the `reconsent` command: parses arguments, prints for people or `--json` |
 //!
 //! Business rules live in `policy` and `import`; the store only reads and writes.
@@ -23,3 +24,4 @@ pub mod import;
 pub mod policy;
 pub mod secrets;
 pub mod store;
+pub mod tokens;
