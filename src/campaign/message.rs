@@ -167,15 +167,15 @@ fn domain_of(address: &EmailAddress) -> &str {
 }
 
 fn mailbox(name: Option<&str>, address: &EmailAddress) -> Result<Mailbox> {
-    let parsed: Address = match address.as_str().parse() {
-        Ok(a) => a,
-        // An internationalised domain that lettre refuses in Unicode goes in its ASCII form.
-        Err(_) => {
-            let (local, _) = address.as_str().rsplit_once('@').unwrap_or(("", ""));
-            Address::new(local, domain_of(address))
-                .with_context(|| format!("cannot put {address} in a message header"))?
-        }
-    };
+    let (local, _) = address.as_str().rsplit_once('@').unwrap_or(("", ""));
+    // An ASCII local part with its domain in IDNA form needs no SMTPUTF8 from any server
+    // on the way; a non-ASCII local part has no such form and goes as written (RFC 6532).
+    let parsed = if local.is_ascii() {
+        Address::new(local, domain_of(address))
+    } else {
+        address.as_str().parse()
+    }
+    .with_context(|| format!("cannot put {address} in a message header"))?;
     let name = name.map(str::trim).filter(|n| !n.is_empty()).map(|n| {
         // A name is a display phrase; line breaks in it would break the header.
         n.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -279,10 +279,51 @@ mod tests {
 
     #[test]
     fn idn_and_nameless_recipients() {
-        let eml = built(None, "jürgen@bücher.example");
-        assert!(eml.contains("To: "), "{eml}");
+        let cases = [
+            ("jan@bücher.example", "To: jan@xn--bcher-kva.example"),
+            ("jürgen@bücher.example", "To: jürgen@bücher.example"),
+        ];
+        for (address, header) in cases {
+            let eml = built(None, address);
+            assert!(eml.contains(&format!("{header}\r\n")), "{eml}");
+        }
         let eml = built(Some("  "), "a@example.com");
         assert!(eml.contains("To: a@example.com\r\n"), "{eml}");
+    }
+
+    #[test]
+    fn signs_with_either_pem_form_covering_list_unsubscribe() {
+        for pem in [
+            include_str!("../../tests/support/dkim-test.pkcs8.pem"),
+            include_str!("../../tests/support/dkim-test.pkcs1.pem"),
+        ] {
+            let signer = DkimSigner::from_pem(pem, "rc1", "shop.example").unwrap();
+            let from = EmailAddress::parse("newsletter@shop.example").unwrap();
+            let env = Envelope {
+                from_name: "Tatra Tea",
+                from: &from,
+                to_name: None,
+                to: &from,
+                unsubscribe_url: "https://r.example/u/T",
+                unsubscribe_token: "T",
+                date: parse_instant("2026-05-01").unwrap(),
+            };
+            let eml =
+                String::from_utf8(build(&rendered(), &env, Some(&signer)).unwrap().bytes).unwrap();
+            let unfolded = eml.replace("\r\n ", " ");
+            let sig = unfolded
+                .lines()
+                .find(|l| l.starts_with("DKIM-Signature:"))
+                .unwrap_or_else(|| panic!("{eml}"));
+            for want in [
+                "d=shop.example",
+                "s=rc1",
+                "c=relaxed/relaxed",
+                "list-unsubscribe:list-unsubscribe-post",
+            ] {
+                assert!(sig.contains(want), "{want}: {sig}");
+            }
+        }
     }
 
     #[test]

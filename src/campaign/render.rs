@@ -529,6 +529,196 @@ pub fn format_date(t: Instant, locale: &Locale) -> String {
 mod tests {
     use super::*;
     use crate::domain::parse_instant;
+    use std::fs;
+
+    const CAMPAIGN: &str = r#"
+name = "t"
+templates = "mini"
+privacy_policy_url = "https://shop.example/privacy"
+deadline = "30d"
+purpose = { en = "offers", pl = "oferty" }
+frequency = "weekly"
+benefits = ["cheap & cheerful"]
+[sender]
+name = "Müller & Söhne"
+email = "news@shop.example"
+legal_entity = "M&S GmbH"
+address = "Hauptstr. 1, Berlin"
+contact = "help@shop.example"
+[bonus]
+text = "10% off"
+code = "A<B>"
+[[waves]]
+name = "initial"
+after = "0d"
+[[waves]]
+name = "reminder"
+after = "7d"
+[[waves]]
+name = "last-call"
+after = "14d"
+"#;
+
+    fn campaign() -> Campaign {
+        Campaign::parse(CAMPAIGN, "t.toml").unwrap()
+    }
+
+    /// A template folder with `files` (path → text) under `root/mini`.
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let p = root.path().join("mini").join(path);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, text).unwrap();
+        }
+        root
+    }
+
+    const GOOD: [(&str, &str); 8] = [
+        ("partials/who.html.hbs", "<b>{{sender.name}}</b>"),
+        ("partials/who.txt.hbs", "{{sender.name}}"),
+        (
+            "en/subject.hbs",
+            "{{#if wave.last}}Last: {{else if wave.reminder}}Again: {{/if}}Hi\n{{sender.name}}",
+        ),
+        (
+            "en/body.html.hbs",
+            "{{> who}} {{purpose}} {{bonus.code}} {{deadline}} {{#each benefits}}{{this}}{{/each}}",
+        ),
+        (
+            "en/body.txt.hbs",
+            "{{> who}} {{purpose}} {{bonus.code}} {{deadline}}\n\n\n\n{{confirm_url}}",
+        ),
+        ("pl/subject.hbs", "Cześć {{contact.name}}"),
+        ("pl/body.html.hbs", "{{purpose}} {{deadline}}"),
+        ("pl/body.txt.hbs", "{{purpose}} {{greeting_name}}"),
+    ];
+
+    fn input<'a>(locale: Option<&'a Locale>, wave: usize) -> RenderInput<'a> {
+        RenderInput {
+            locale,
+            name: Some("Zofia Wróbel"),
+            confirm_url: "https://r.example/r/C?a=1&b=2",
+            leave_url: "https://r.example/r/L",
+            bonus_code: "A<B>",
+            deadline: parse_instant("2026-06-15").unwrap(),
+            wave,
+        }
+    }
+
+    #[test]
+    fn escapes_html_only_and_falls_back_to_the_default_locale() {
+        let root = folder(&GOOD);
+        let r = Renderer::new(&campaign(), root.path()).unwrap();
+        assert_eq!(
+            r.locales().map(Locale::as_str).collect::<Vec<_>>(),
+            ["en", "pl"]
+        );
+        let out = r.render(&input(None, 0)).unwrap();
+        assert_eq!(out.locale.as_str(), "en");
+        assert_eq!(out.subject, "Hi Müller & Söhne");
+        assert_eq!(
+            out.html,
+            "<b>Müller &amp; Söhne</b> offers A&lt;B&gt; 15 June 2026 cheap &amp; cheerful"
+        );
+        assert_eq!(
+            out.text,
+            "Müller & Söhne offers A<B> 15 June 2026\n\nhttps://r.example/r/C?a=1&b=2\n"
+        );
+        let de = Locale::parse("de").unwrap();
+        assert_eq!(
+            r.render(&input(Some(&de), 0)).unwrap().locale.as_str(),
+            "en"
+        );
+        let pl = Locale::parse("pl").unwrap();
+        let out = r.render(&input(Some(&pl), 0)).unwrap();
+        assert_eq!(out.subject, "Cześć Zofia Wróbel");
+        assert_eq!(out.html, "oferty 15 czerwca 2026");
+        assert_eq!(out.text, "oferty Zofia Wróbel\n");
+    }
+
+    #[test]
+    fn subjects_know_their_wave() {
+        let root = folder(&GOOD);
+        let r = Renderer::new(&campaign(), root.path()).unwrap();
+        let subjects: Vec<String> = (0..3)
+            .map(|w| r.render(&input(None, w)).unwrap().subject)
+            .collect();
+        assert_eq!(
+            subjects,
+            [
+                "Hi Müller & Söhne",
+                "Again: Hi Müller & Söhne",
+                "Last: Hi Müller & Söhne"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_variables_are_errors_naming_the_file() {
+        let mut files = GOOD.to_vec();
+        files[1] = ("partials/who.txt.hbs", "line one\n{{sender.phone}}");
+        let root = folder(&files);
+        let r = Renderer::new(&campaign(), root.path()).unwrap();
+        let p = r.render(&input(None, 0)).unwrap_err();
+        assert_eq!(p.file, "templates/mini/partials/who.txt.hbs");
+        assert_eq!(p.line, Some(2));
+        assert!(p.message.contains("unknown variable 'sender.phone'"), "{p}");
+    }
+
+    #[test]
+    fn setup_problems_are_all_listed() {
+        let mut files = GOOD.to_vec();
+        files[3] = ("en/body.html.hbs", "{{#if purpose}}unclosed");
+        files.push(("Polish/subject.hbs", "x"));
+        let root = folder(&files[..files.len()]);
+        fs::remove_file(root.path().join("mini/pl/body.txt.hbs")).unwrap();
+        let problems = Renderer::new(&campaign(), root.path())
+            .unwrap_err()
+            .to_string();
+        for want in [
+            "templates/mini/en/body.html.hbs line 1: the template does not compile",
+            "templates/mini/pl/body.txt.hbs: cannot read it",
+            "templates/mini/Polish: is not a locale folder",
+            "no working templates for the campaign's default locale 'en'",
+        ] {
+            assert!(problems.contains(want), "want {want}\n{problems}");
+        }
+        let missing = Renderer::new(&campaign(), Path::new("/nonexistent")).unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .contains("templates/mini: the template folder does not exist")
+        );
+    }
+
+    #[test]
+    fn the_shipped_template_renders_every_locale_and_wave() {
+        let text = include_str!("../../campaigns/example.toml");
+        let c = Campaign::parse(text, "campaigns/example.toml").unwrap();
+        let r = Renderer::new(
+            &c,
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("templates")
+                .as_path(),
+        )
+        .unwrap();
+        let locales: Vec<Locale> = r.locales().cloned().collect();
+        assert_eq!(locales.len(), 5);
+        for l in &locales {
+            for wave in 0..c.waves.len() {
+                let out = r.render(&input(Some(l), wave)).unwrap();
+                assert_eq!(&out.locale, l);
+                assert!(!out.subject.is_empty() && !out.subject.contains('\n'));
+                assert!(out.text.contains("https://r.example/r/C?a=1&b=2"), "{l}");
+                assert!(
+                    out.html
+                        .contains("https://r.example/r/C?a&#x3D;1&amp;b&#x3D;2"),
+                    "{l}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn dates_for_each_locale() {
