@@ -45,6 +45,8 @@ struct Probe<'a> {
 struct Part {
     /// "no {what}" in a problem.
     what: &'static str,
+    /// The template variable that puts it there, to point a template author at it.
+    var: &'static str,
     /// For links: the href (and the plain-text URL) that must be there.
     link: Option<String>,
     /// For the HTML part, name the link a button.
@@ -324,32 +326,61 @@ fn required_parts(p: &Probe<'_>) -> Vec<Part> {
     let c = p.campaign;
     let dl = &c.default_locale;
     let text = |t: &LocalText| t.get(p.locale, dl).to_string();
-    let part = |what, texts: Vec<String>| Part {
+    let part = |what, var, texts: Vec<String>| Part {
         what,
+        var,
         link: None,
         button: false,
         texts,
     };
-    let link = |what, url: &str, button| Part {
+    let link = |what, var, url: &str, button| Part {
         what,
+        var,
         link: Some(url.to_string()),
         button,
         texts: vec![],
     };
+    let sender = &c.sender;
     vec![
-        part("sender name", vec![c.sender.name.clone()]),
-        part("sender legal entity", vec![c.sender.legal_entity.clone()]),
-        part("sender postal address", vec![c.sender.address.clone()]),
-        part("benefits", c.benefits.iter().map(text).collect()),
-        part("bonus", vec![text(&c.bonus.text)]),
-        part("bonus code", vec![p.code.to_string()]),
-        link("privacy-policy link", &c.privacy_policy_url, false),
-        link("confirm", &p.links.confirm_url, true),
-        link("leave", &p.links.leave_url, true),
-        part("contact details", vec![text(&c.sender.contact)]),
-        part("purpose (what the consent is for)", vec![text(&c.purpose)]),
+        part("sender name", "sender.name", vec![sender.name.clone()]),
+        part(
+            "sender legal entity",
+            "sender.legal_entity",
+            vec![sender.legal_entity.clone()],
+        ),
+        part(
+            "sender postal address",
+            "sender.address",
+            vec![sender.address.clone()],
+        ),
+        part(
+            "benefits",
+            "#each benefits",
+            c.benefits.iter().map(text).collect(),
+        ),
+        part("bonus", "bonus.text", vec![text(&c.bonus.text)]),
+        part("bonus code", "bonus.code", vec![p.code.to_string()]),
+        link(
+            "privacy-policy link",
+            "privacy_policy_url",
+            &c.privacy_policy_url,
+            false,
+        ),
+        link("confirm", "confirm_url", &p.links.confirm_url, true),
+        link("leave", "leave_url", &p.links.leave_url, true),
+        part(
+            "contact details",
+            "sender.contact",
+            vec![text(&sender.contact)],
+        ),
+        part(
+            "purpose (what the consent is for)",
+            "purpose",
+            vec![text(&c.purpose)],
+        ),
         part(
             "frequency (how often mail will come)",
+            "frequency",
             vec![text(&c.frequency)],
         ),
     ]
@@ -373,10 +404,10 @@ fn missing_parts(p: &Probe<'_>, r: &Rendered) -> Vec<String> {
             } else {
                 (part.what.to_string(), part.what.to_string())
             };
+            let var = part.var;
             match anchors.iter().find(|a| &a.href == url) {
                 None => missing.push(format!(
-                    "no {html_name} in the HTML part (a link to {})",
-                    shorten(url)
+                    "no {html_name} in the HTML part (no <a href=\"{{{{{var}}}}}\">)"
                 )),
                 Some(a) if a.text.trim().is_empty() => missing.push(format!(
                     "the {html_name} in the HTML part has no visible text"
@@ -388,8 +419,7 @@ fn missing_parts(p: &Probe<'_>, r: &Rendered) -> Vec<String> {
             }
             if !r.text.contains(url.as_str()) {
                 missing.push(format!(
-                    "no {text_name} in the text part ({})",
-                    shorten(url)
+                    "no {text_name} in the text part (no {{{{{var}}}}})"
                 ));
             }
             continue;
@@ -407,8 +437,9 @@ fn missing_parts(p: &Probe<'_>, r: &Rendered) -> Vec<String> {
             }
             if gone.len() == part.texts.len() {
                 missing.push(format!(
-                    "no {} in the {name} part ('{}')",
+                    "no {} in the {name} part ({{{{{}}}}}: '{}')",
                     part.what,
+                    part.var,
                     shorten(gone[0])
                 ));
             } else {
