@@ -3,8 +3,9 @@
 //!
 //!     cargo bench --bench render [-- MESSAGES]
 //!
-//! Plain `std::time`: one warm-up pass, then each phase over the same contacts. The
-//! contacts cycle through the five locales with names carrying their diacritics.
+//! Plain `std::time`: a warm-up, then each phase over the same contacts. The contacts
+//! cycle through the five locales and three waves, with names carrying diacritics.
+//! "Through Handlebars" is the reference path the pre-rendered skeletons are held to.
 
 use reconsent::campaign::check::probe_name;
 use reconsent::campaign::links::links;
@@ -40,7 +41,7 @@ fn main() {
     let to = EmailAddress::parse("jana.novakova@example.sk").expect("address");
     let ids: Vec<String> = (0..n).map(|i| format!("{:032x}", i * 7919)).collect();
 
-    let one = |i: usize, sign: Option<&DkimSigner>, build: bool| {
+    let one = |i: usize, sign: Option<&DkimSigner>, build: bool, handlebars: bool| {
         let locale = &locales[i % locales.len()];
         let l = links(
             &signer,
@@ -50,17 +51,21 @@ fn main() {
             expires,
         )
         .expect("links");
-        let rendered = renderer
-            .render(&RenderInput {
-                locale: Some(locale),
-                name: Some(probe_name(locale)),
-                confirm_url: &l.confirm_url,
-                leave_url: &l.leave_url,
-                bonus_code: "WELCOMEBACK10",
-                deadline,
-                wave: i % campaign.waves.len(),
-            })
-            .expect("render");
+        let input = RenderInput {
+            locale: Some(locale),
+            name: Some(probe_name(locale)),
+            confirm_url: &l.confirm_url,
+            leave_url: &l.leave_url,
+            bonus_code: "WELCOMEBACK10",
+            deadline,
+            wave: i % campaign.waves.len(),
+        };
+        let rendered = if handlebars {
+            renderer.render_uncached(&input)
+        } else {
+            renderer.render(&input)
+        }
+        .expect("render");
         if !build {
             return rendered.html.len() + rendered.text.len();
         }
@@ -79,14 +84,14 @@ fn main() {
             .len()
     };
 
-    let time = |label: &str, count: usize, sign: Option<&DkimSigner>, build: bool| {
+    let time = |label: &str, count: usize, sign: Option<&DkimSigner>, build: bool, hb: bool| {
         for i in 0..count.min(200) {
-            black_box(one(i, sign, build));
+            black_box(one(i, sign, build, hb));
         }
         let start = Instant::now();
         let mut bytes = 0;
         for i in 0..count {
-            bytes += black_box(one(i, sign, build));
+            bytes += black_box(one(i, sign, build, hb));
         }
         let elapsed = start.elapsed();
         let us = elapsed.as_secs_f64() * 1e6 / count as f64;
@@ -103,13 +108,33 @@ fn main() {
         locales.len(),
         compile.as_secs_f64() * 1e3
     );
-    time("links + render (subject, HTML, text)", n, None, false);
-    time("links + render + MIME", n, None, true);
+    println!(
+        "fast path for {} of {} (locale, wave, with/without name) combinations",
+        renderer.fast_paths(),
+        locales.len() * campaign.waves.len() * 2
+    );
+    let few = (n / 10).max(100);
+    time(
+        "links + render through Handlebars (reference)",
+        few,
+        None,
+        false,
+        true,
+    );
+    time(
+        "links + render (subject, HTML, text)",
+        n,
+        None,
+        false,
+        false,
+    );
+    time("links + render + MIME", n, None, true, false);
     // RSA-2048 signing dominates; fewer messages keep the run short.
     time(
         "links + render + MIME + DKIM (RSA-2048)",
-        (n / 10).max(100),
+        few,
         Some(&dkim),
         true,
+        false,
     );
 }

@@ -5,6 +5,7 @@
 //! | [`definition`] | `campaigns/NAME.toml` → [`Campaign`], every refusal located by file, line and field |
 //! | [`audience`] | pure: does a campaign write to this classified contact? The law first |
 //! | [`render`] | a campaign's templates compiled once; [`Renderer::render`] per contact |
+//! | `skeleton` | the fast path of `render`: pre-rendered per locale and wave, filled per contact |
 //! | [`links`] | the confirm, leave and unsubscribe links, each with its signed token |
 //! | [`message`] | the rendered e-mail in MIME, with List-Unsubscribe and optional DKIM |
 //! | [`check`] | renders every locale with a probe contact and proves each required part is there |
@@ -17,6 +18,7 @@ pub mod definition;
 pub mod links;
 pub mod message;
 pub mod render;
+mod skeleton;
 
 pub use audience::{Audience, ExcludedReason, selects};
 pub use definition::{Campaign, DefinitionError, DefinitionErrors, LocalText, Rate};

@@ -11,6 +11,7 @@
 //! object once; a message adds the few per-contact values to a copy of it.
 
 use super::definition::{BonusCode, Campaign, Wave};
+use super::skeleton::{self, SLOTS, Skeleton};
 use crate::domain::{Instant, Locale};
 use handlebars::{Context, Handlebars, RenderError};
 use serde_json::{Map, Value, json};
@@ -90,6 +91,18 @@ pub struct Renderer {
     files: BTreeMap<String, String>,
     /// `templates/NAME`, as shown to the user.
     folder: String,
+    /// Every template only inserts values or tests them for truth (see `skeleton`).
+    value_blind: bool,
+    /// Per locale, per wave, without and with a name: the fast path, where proven equal.
+    skeletons: BTreeMap<Locale, Vec<[Option<Parts>; 2]>>,
+}
+
+/// The three outputs of a message as skeletons.
+#[derive(Debug, Clone)]
+struct Parts {
+    subject: Skeleton,
+    html: Skeleton,
+    text: Skeleton,
 }
 
 impl fmt::Debug for Renderer {
@@ -143,6 +156,8 @@ impl Renderer {
             waves: campaign.waves.clone(),
             files: BTreeMap::new(),
             folder: folder.clone(),
+            value_blind: true,
+            skeletons: BTreeMap::new(),
         };
         r.register_partials(&dir, &mut problems);
         for (locale, path) in locale_dirs(&dir, &folder, &mut problems) {
@@ -181,7 +196,74 @@ impl Renderer {
                 ),
             ));
         }
+        if r.value_blind {
+            r.build_skeletons();
+        }
         (Some(r), problems)
+    }
+
+    /// Pre-renders every locale and wave with markers, keeping each skeleton only if
+    /// probe contacts render the same through it as through Handlebars.
+    fn build_skeletons(&mut self) {
+        let probes: [[&str; 5]; 2] = [
+            [
+                "Zoë & <Ola> \"O'Neil\"",
+                "https://r.example/r/A1?x=1&y=\"2\"",
+                "https://r.example/r/B2#`=",
+                "CODE<&>",
+                "15 <June> & 'x'",
+            ],
+            [
+                "Jan",
+                "https://a.example/r/C",
+                "https://a.example/r/D",
+                "X",
+                "1 May",
+            ],
+        ];
+        let mut all = BTreeMap::new();
+        for locale in self.shared.keys() {
+            let mut per_wave = Vec::with_capacity(self.waves.len());
+            for wave in 0..self.waves.len() {
+                let mut pair: [Option<Parts>; 2] = [None, None];
+                for (slot, with_name) in [(0, false), (1, true)] {
+                    pair[slot] = self.skeleton_for(locale, wave, with_name).filter(|parts| {
+                        probes.iter().all(|probe| {
+                            let mut values = *probe;
+                            if !with_name {
+                                values[0] = "";
+                            }
+                            let fast = fill(parts, &values, locale);
+                            let full = self.render_full(locale, wave, &values);
+                            full.is_ok_and(|full| full == fast)
+                        })
+                    });
+                }
+                per_wave.push(pair);
+            }
+            all.insert(locale.clone(), per_wave);
+        }
+        self.skeletons = all;
+    }
+
+    fn skeleton_for(&self, locale: &Locale, wave: usize, with_name: bool) -> Option<Parts> {
+        let markers = SLOTS.map(skeleton::marker);
+        let mut values: [&str; 5] = [
+            &markers[0],
+            &markers[1],
+            &markers[2],
+            &markers[3],
+            &markers[4],
+        ];
+        if !with_name {
+            values[0] = "";
+        }
+        let (subject, html, text) = self.render_raw(locale, wave, &values).ok()?;
+        Some(Parts {
+            subject: Skeleton::parse(&subject)?,
+            html: Skeleton::parse(&html)?,
+            text: Skeleton::parse(&text)?,
+        })
     }
 
     fn register_partials(&mut self, dir: &Path, problems: &mut Vec<TemplateProblem>) {
@@ -236,6 +318,7 @@ impl Renderer {
                 line: e.pos().map(|(l, _)| l),
                 message: format!("the template does not compile: {}", e.reason()),
             })?;
+        self.value_blind &= skeleton::value_blind(source);
         let kind = if html { "html" } else { "text" };
         self.files
             .insert(format!("{kind}:{name}"), shown.to_string());
@@ -245,6 +328,16 @@ impl Renderer {
     /// The locales that have templates, in order.
     pub fn locales(&self) -> impl Iterator<Item = &Locale> {
         self.shared.keys()
+    }
+
+    /// How many (locale, wave, with or without name) combinations take the fast path.
+    pub fn fast_paths(&self) -> usize {
+        self.skeletons
+            .values()
+            .flatten()
+            .flatten()
+            .filter(|p| p.is_some())
+            .count()
     }
 
     pub fn folder(&self) -> &str {
@@ -261,6 +354,60 @@ impl Renderer {
 
     pub fn render(&self, input: &RenderInput<'_>) -> Result<Rendered, TemplateProblem> {
         let locale = self.pick_locale(input.locale);
+        let name = input.name.map(str::trim).unwrap_or("");
+        let deadline = format_date(input.deadline, locale);
+        let values = [
+            name,
+            input.confirm_url,
+            input.leave_url,
+            input.bonus_code,
+            deadline.as_str(),
+        ];
+        // The skeletons were made with every value but the name present.
+        let skeleton = self
+            .skeletons
+            .get(locale)
+            .and_then(|waves| waves.get(input.wave))
+            .and_then(|pair| pair[usize::from(!name.is_empty())].as_ref())
+            .filter(|_| values[1..].iter().all(|v| !v.is_empty()));
+        if let Some(parts) = skeleton {
+            return Ok(fill(parts, &values, locale));
+        }
+        self.render_full(locale, input.wave, &values)
+    }
+
+    /// The same as [`Renderer::render`], always through Handlebars: the reference the
+    /// fast path is held to, and a baseline for benchmarks.
+    pub fn render_uncached(&self, input: &RenderInput<'_>) -> Result<Rendered, TemplateProblem> {
+        let locale = self.pick_locale(input.locale);
+        let deadline = format_date(input.deadline, locale);
+        let values = [
+            input.name.map(str::trim).unwrap_or(""),
+            input.confirm_url,
+            input.leave_url,
+            input.bonus_code,
+            deadline.as_str(),
+        ];
+        self.render_full(locale, input.wave, &values)
+    }
+
+    fn render_full(
+        &self,
+        locale: &Locale,
+        wave: usize,
+        values: &[&str; 5],
+    ) -> Result<Rendered, TemplateProblem> {
+        let (subject, html, text) = self.render_raw(locale, wave, values)?;
+        Ok(finish(subject, html, text, locale))
+    }
+
+    /// Renders subject, HTML and text with `values` in [`SLOTS`] order.
+    fn render_raw(
+        &self,
+        locale: &Locale,
+        wave: usize,
+        values: &[&str; 5],
+    ) -> Result<(String, String, String), TemplateProblem> {
         let Some(shared) = self.shared.get(locale) else {
             return Err(TemplateProblem {
                 file: self.folder.clone(),
@@ -268,31 +415,25 @@ impl Renderer {
                 message: format!("no templates for '{locale}'"),
             });
         };
+        let [name, confirm_url, leave_url, bonus_code, deadline] = *values;
         let mut data = shared.clone();
-        let name = input.name.map(str::trim).unwrap_or("");
         data.insert("contact".into(), json!({ "name": name }));
-        data.insert("greeting_name".into(), Value::String(name.to_string()));
-        data.insert(
-            "confirm_url".into(),
-            Value::String(input.confirm_url.into()),
-        );
-        data.insert("leave_url".into(), Value::String(input.leave_url.into()));
-        data.insert(
-            "deadline".into(),
-            Value::String(format_date(input.deadline, locale)),
-        );
+        data.insert("greeting_name".into(), Value::String(name.into()));
+        data.insert("confirm_url".into(), Value::String(confirm_url.into()));
+        data.insert("leave_url".into(), Value::String(leave_url.into()));
+        data.insert("deadline".into(), Value::String(deadline.into()));
         if let Some(Value::Object(bonus)) = data.get_mut("bonus") {
-            bonus.insert("code".into(), Value::String(input.bonus_code.into()));
+            bonus.insert("code".into(), Value::String(bonus_code.into()));
         }
         let count = self.waves.len();
-        let wave = self.waves.get(input.wave).map_or("", |w| w.name.as_str());
+        let wave_name = self.waves.get(wave).map_or("", |w| w.name.as_str());
         data.insert(
             "wave".into(),
             json!({
-                "name": wave,
-                "number": input.wave + 1,
-                "reminder": input.wave > 0,
-                "last": count > 1 && input.wave + 1 == count,
+                "name": wave_name,
+                "number": wave + 1,
+                "reminder": wave > 0,
+                "last": count > 1 && wave + 1 == count,
             }),
         );
         let ctx = Context::from(Value::Object(data));
@@ -310,12 +451,7 @@ impl Renderer {
             .text
             .render_with_context(&body_name, &ctx)
             .map_err(|e| self.problem("text", &body_name, e))?;
-        Ok(Rendered {
-            subject: one_line(&subject),
-            html,
-            text: tidy_text(&text),
-            locale: locale.clone(),
-        })
+        Ok((subject, html, text))
     }
 
     fn problem(&self, kind: &str, top: &str, e: RenderError) -> TemplateProblem {
@@ -339,6 +475,25 @@ impl Renderer {
             line: e.line_no,
             message,
         }
+    }
+}
+
+fn fill(parts: &Parts, values: &[&str; 5], locale: &Locale) -> Rendered {
+    finish(
+        parts.subject.fill(values, false),
+        parts.html.fill(values, true),
+        parts.text.fill(values, false),
+        locale,
+    )
+}
+
+/// The subject on one line, the text tidied: the same for both paths.
+fn finish(subject: String, html: String, text: String, locale: &Locale) -> Rendered {
+    Rendered {
+        subject: one_line(&subject),
+        html,
+        text: tidy_text(&text),
+        locale: locale.clone(),
     }
 }
 
@@ -693,6 +848,59 @@ after = "14d"
     }
 
     #[test]
+    fn the_fast_path_equals_handlebars_or_is_not_taken() {
+        let cases: [(&str, &str, usize); 4] = [
+            (
+                "en/body.html.hbs",
+                "{{purpose}} {{greeting_name}} {{confirm_url}}",
+                12,
+            ),
+            // The name is compared, not inserted: no skeleton could stand in for it.
+            (
+                "en/body.html.hbs",
+                "{{#if (eq contact.name \"Zofia Wróbel\")}}Z{{/if}}",
+                0,
+            ),
+            // Unescaped in HTML: the probes with `&` tell the skeleton apart, so en goes slow.
+            ("en/body.html.hbs", "{{{confirm_url}}}", 6),
+            (
+                "pl/body.txt.hbs",
+                "{{#if greeting_name}}Cześć {{greeting_name}}{{/if}}",
+                12,
+            ),
+        ];
+        for (file, body, fast) in cases {
+            let mut files = GOOD.to_vec();
+            let at = files.iter().position(|(f, _)| *f == file).unwrap();
+            files[at] = (file, body);
+            let root = folder(&files);
+            let r = Renderer::new(&campaign(), root.path()).unwrap();
+            assert_eq!(r.fast_paths(), fast, "{body}");
+            for locale in ["en", "pl"] {
+                let l = Locale::parse(locale).unwrap();
+                for name in [Some("Zofia Wróbel"), Some(" "), None, Some("A & <B>")] {
+                    for wave in 0..3 {
+                        let mut i = input(Some(&l), wave);
+                        i.name = name;
+                        let values = [
+                            name.map(str::trim).unwrap_or(""),
+                            i.confirm_url,
+                            i.leave_url,
+                            i.bonus_code,
+                            &format_date(i.deadline, &l),
+                        ];
+                        assert_eq!(
+                            r.render(&i).unwrap(),
+                            r.render_full(&l, wave, &values).unwrap(),
+                            "{body} {locale} {name:?} {wave}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_shipped_template_renders_every_locale_and_wave() {
         let text = include_str!("../../campaigns/example.toml");
         let c = Campaign::parse(text, "campaigns/example.toml").unwrap();
@@ -705,6 +913,11 @@ after = "14d"
         .unwrap();
         let locales: Vec<Locale> = r.locales().cloned().collect();
         assert_eq!(locales.len(), 5);
+        assert_eq!(
+            r.fast_paths(),
+            5 * 3 * 2,
+            "every locale and wave, with and without a name"
+        );
         for l in &locales {
             for wave in 0..c.waves.len() {
                 let out = r.render(&input(Some(l), wave)).unwrap();
