@@ -660,3 +660,55 @@ fn preview_for_a_contact_in_the_database() {
         out.stderr
     );
 }
+
+#[test]
+fn a_code_pool_must_exist_and_a_dated_deadline_must_leave_time() {
+    let sb = Sandbox::new();
+    let text = sb.read("campaigns/x.toml");
+    sb.write(
+        "campaigns/x.toml",
+        &text
+            .replace(
+                "code = \"WELCOMEBACK10\"",
+                "code_pool = \"campaigns/codes.txt\"",
+            )
+            .replace("deadline = \"30d\"", "deadline = \"2026-05-10\""),
+    );
+    let (code, problems) = sb.check();
+    assert_eq!(code, 1);
+    let all = problems.join("\n");
+    assert!(
+        all.contains("bonus.code_pool: cannot read campaigns/codes.txt"),
+        "{all}"
+    );
+    assert!(
+        all.contains("deadline: 2026-05-10 is not after the last wave 'last-call', which a launch now would send on 2026-05-15"),
+        "{all}"
+    );
+    sb.write(
+        "campaigns/codes.txt",
+        "# one a line\nTEA-0001\nTEA-0002\nTEA-0001\n",
+    );
+    sb.write(
+        "campaigns/x.toml",
+        &sb.read("campaigns/x.toml")
+            .replace("2026-05-10", "2026-06-30"),
+    );
+    let out = sb.ok(&["campaign", "check", "campaigns/x.toml"]);
+    assert!(
+        out.stdout.contains("1 duplicate code; each contact"),
+        "{}",
+        out.stdout
+    );
+    sb.ok(&[
+        "campaign",
+        "preview",
+        "campaigns/x.toml",
+        "--out",
+        "p",
+        "--locale",
+        "en",
+    ]);
+    assert!(sb.read("p/en.txt").contains("TEA-0001"));
+    assert!(sb.read("p/en.txt").contains("30 June 2026"));
+}

@@ -11,7 +11,7 @@
 //! Problems stop a launch (exit 1); warnings are things a marketer should know but that
 //! are not wrong in themselves (e.g. a locale falling back to the default locale's text).
 
-use super::definition::{BonusCode, Campaign, LocalText};
+use super::definition::{BonusCode, Campaign, Deadline, LocalText};
 use super::links::{Links, links};
 use super::message::{self, DkimSigner, Envelope};
 use super::render::{RenderInput, Rendered, Renderer};
@@ -84,6 +84,8 @@ pub fn check(file: &Path, config: &Config, now: Instant) -> CheckReport {
     report.campaign = Some(campaign.name.clone());
     report.waves = campaign.waves.iter().map(|w| w.name.clone()).collect();
     audience_problems(&campaign, &mut report);
+    schedule_problems(&campaign, now, &mut report);
+    pool_warnings(&campaign, file, &mut report);
     let code = match bonus_code(&campaign, file) {
         Ok(code) => code,
         Err(p) => {
@@ -140,6 +142,48 @@ fn audience_problems(c: &Campaign, report: &mut CheckReport) {
     if c.audience.classes.is_empty() {
         report.problems.push(format!(
             "{at}: audience.classes is empty: nobody would be asked"
+        ));
+    }
+}
+
+/// A deadline given as a date must leave the last wave time to be answered, counting
+/// from a launch now. (A deadline given as a span is checked when the file is read.)
+fn schedule_problems(c: &Campaign, now: Instant, report: &mut CheckReport) {
+    let Deadline::On(day) = c.deadline else {
+        return;
+    };
+    let Some(last) = c.waves.last() else {
+        return;
+    };
+    let last_sent = last.after.after(now);
+    if day <= last_sent {
+        report.problems.push(format!(
+            "{}: deadline: {} is not after the last wave '{}', which a launch now would send on {}: move the deadline or the waves",
+            c.file,
+            day.format("%Y-%m-%d"),
+            last.name,
+            last_sent.format("%Y-%m-%d")
+        ));
+    }
+}
+
+/// Codes handed out twice would let one person's code be used by another.
+fn pool_warnings(c: &Campaign, file: &Path, report: &mut CheckReport) {
+    let BonusCode::Pool(path) = &c.bonus.code else {
+        return;
+    };
+    let Ok(mut codes) = read_code_pool(&super::resolve_path(file, path)) else {
+        return;
+    };
+    let total = codes.len();
+    codes.sort();
+    codes.dedup();
+    if codes.len() < total {
+        let n = total - codes.len();
+        report.warnings.push(format!(
+            "bonus.code_pool {}: {n} duplicate code{}; each contact should get its own",
+            path.display(),
+            if n == 1 { "" } else { "s" }
         ));
     }
 }

@@ -104,8 +104,12 @@ pub async fn preview(
                 )
             })?,
     };
-    let (recipient, public_id, signer, notes) =
-        recipient(ctx, &campaign, opts.contact.as_deref()).await?;
+    let Recipient {
+        contact: recipient,
+        public_id,
+        signer,
+        notes,
+    } = recipient(ctx, &campaign, opts.contact.as_deref()).await?;
     let locales: Vec<Locale> = match (&opts.locale, &recipient) {
         (Some(l), _) => vec![l.clone()],
         (None, Some(c)) => vec![renderer.pick_locale(c.locale.as_ref()).clone()],
@@ -191,7 +195,14 @@ pub async fn preview(
     Ok(ExitCode::SUCCESS)
 }
 
-type Recipient = (Option<Contact>, String, LinkSigner, Vec<String>);
+struct Recipient {
+    /// `None`: a sample contact.
+    contact: Option<Contact>,
+    public_id: String,
+    signer: LinkSigner,
+    /// Things the marketer should know about this preview.
+    notes: Vec<String>,
+}
 
 /// The contact to preview for and the link key: a real contact and the database's key
 /// with `--contact`; else a sample contact, and the database's key if there is a
@@ -202,17 +213,22 @@ async fn recipient(
     email: Option<&str>,
 ) -> Result<Recipient> {
     let path = sqlite_path(ctx.database)?;
-    let sample_id = || uuid::Uuid::new_v4().simple().to_string();
     let Some(email) = email else {
-        if !Path::new(&path).exists() {
-            let key = crate::secrets::Secrets::generate().link_key;
-            let note = "no database: the links are signed with a throwaway key and lead nowhere"
-                .to_string();
-            return Ok((None, sample_id(), LinkSigner::new(key), vec![note]));
-        }
-        let store = Store::open(&path).await?;
-        let key = store.secrets().await?.link_key;
-        return Ok((None, sample_id(), LinkSigner::new(key), vec![]));
+        let (key, notes) = if Path::new(&path).exists() {
+            (Store::open(&path).await?.secrets().await?.link_key, vec![])
+        } else {
+            let note = "no database: the links are signed with a throwaway key and lead nowhere";
+            (
+                crate::secrets::Secrets::generate().link_key,
+                vec![note.to_string()],
+            )
+        };
+        return Ok(Recipient {
+            contact: None,
+            public_id: uuid::Uuid::new_v4().simple().to_string(),
+            signer: LinkSigner::new(key),
+            notes,
+        });
     };
     let address = EmailAddress::parse(email)?;
     let store = Store::open(&path).await?;
@@ -230,10 +246,10 @@ async fn recipient(
             class.class
         ));
     }
-    Ok((
-        Some(stored.contact),
-        stored.public_id,
-        LinkSigner::new(key),
+    Ok(Recipient {
+        contact: Some(stored.contact),
+        public_id: stored.public_id,
+        signer: LinkSigner::new(key),
         notes,
-    ))
+    })
 }
