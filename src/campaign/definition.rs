@@ -41,7 +41,8 @@ pub struct Campaign {
     pub webhook: Option<String>,
     /// The file it was read from, as named to the user.
     pub file: String,
-    /// Where `[audience]` starts, for problems `check` finds there.
+    /// Where `audience.classes` is written (else where `[audience]` starts), for the
+    /// problems `check` finds there.
     pub audience_line: Option<usize>,
 }
 
@@ -456,6 +457,24 @@ fn check_url(s: &str) -> Result<(), String> {
     }
 }
 
+/// The line of the `classes` key of the audience table at `span`, else its first line.
+fn classes_line(text: &str, span: std::ops::Range<usize>) -> usize {
+    // A table's span is its header; its keys run to the next header.
+    let rest = text.get(span.start..).unwrap_or_default();
+    let mut offset = span.start;
+    for (i, line) in rest.split_inclusive('\n').enumerate() {
+        if i > 0 && line.trim_start().starts_with('[') {
+            break;
+        }
+        let key = line.trim_start().trim_start_matches(['{', ' ']);
+        if key.starts_with("classes") && key["classes".len()..].trim_start().starts_with('=') {
+            return line_of(text, offset);
+        }
+        offset += line.len();
+    }
+    line_of(text, span.start)
+}
+
 /// The line (1-based) a byte offset is on.
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
@@ -573,10 +592,7 @@ impl RawCampaign {
             }
         };
         let waves = self.validate_waves(report);
-        let audience_line = self
-            .audience
-            .as_ref()
-            .map(|a| line_of(text, a.span().start));
+        let audience_line = self.audience.as_ref().map(|a| classes_line(text, a.span()));
         let webhook = self.webhook.url.as_ref().map(|u| u.get_ref().trim());
         if let Some(url) = webhook.filter(|u| !u.is_empty())
             && let Err(e) = check_url(url)
@@ -865,6 +881,15 @@ code = "WELCOME10"
             let err = parse(&text).unwrap_err().to_string();
             assert!(err.contains(fragment), "want {fragment:?}\ngot  {err}");
         }
+    }
+
+    #[test]
+    fn points_at_the_audience_classes() {
+        let text = format!("{MINIMAL}\n[audience]\ncountries = [\"PL\"]\nclasses = [\"weak\"]\n");
+        assert_eq!(parse(&text).unwrap().audience_line, Some(23));
+        let text = format!("{MINIMAL}\n[audience]\ncountries = [\"PL\"]\n");
+        assert_eq!(parse(&text).unwrap().audience_line, Some(21));
+        assert_eq!(parse(MINIMAL).unwrap().audience_line, None);
     }
 
     #[test]
