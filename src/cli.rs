@@ -1,8 +1,9 @@
 //! The `reconsent` command: arguments in, words for a marketer (or `--json`) out.
 //! Exit codes: 0 done, 1 refused (the message says why), 2 usage.
 
+use crate::campaign::commands;
 use crate::config::Config;
-use crate::domain::{EmailAddress, Instant, parse_instant};
+use crate::domain::{EmailAddress, Instant, Locale, parse_instant};
 use crate::import::{ImportContext, ImportEvent, ImportOptions, ImportReport, import_file};
 use crate::policy::ContactClass;
 use crate::secrets::Secrets;
@@ -56,6 +57,35 @@ enum Command {
     Audit,
     /// Why one contact is in its class, rule by rule.
     Explain { email: String },
+    /// Check, preview (and later launch) a campaign defined in campaigns/NAME.toml.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
+}
+
+#[derive(Subcommand)]
+enum CampaignCommand {
+    /// Render every locale and prove each required part of the e-mail is there.
+    Check { file: PathBuf },
+    /// Write the .eml, .html and .txt a contact would get.
+    Preview {
+        file: PathBuf,
+        /// Folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Preview for this contact from the database (default: a sample contact).
+        #[arg(long)]
+        contact: Option<String>,
+        /// Only this locale (default: every locale, or the contact's).
+        #[arg(long, value_parser = parse_locale)]
+        locale: Option<Locale>,
+        /// The wave to preview (default: the first).
+        #[arg(long)]
+        wave: Option<String>,
+    },
+}
+
+fn parse_locale(s: &str) -> Result<Locale, String> {
+    Locale::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_now(s: &str) -> Result<Instant, String> {
@@ -133,6 +163,34 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Audit => audit(&ctx).await,
         Command::Explain { email } => explain(&ctx, &email).await,
+        Command::Campaign(cmd) => campaign(&ctx, cmd).await,
+    }
+}
+
+async fn campaign(ctx: &Ctx, cmd: CampaignCommand) -> Result<ExitCode> {
+    let cc = commands::CommandContext {
+        config: &ctx.config,
+        database: &ctx.database,
+        now: ctx.now,
+        json: ctx.json,
+    };
+    match cmd {
+        CampaignCommand::Check { file } => commands::check(&cc, &file),
+        CampaignCommand::Preview {
+            file,
+            out,
+            contact,
+            locale,
+            wave,
+        } => {
+            let opts = commands::PreviewOptions {
+                out,
+                contact,
+                locale,
+                wave,
+            };
+            commands::preview(&cc, &file, opts).await
+        }
     }
 }
 

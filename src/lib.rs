@@ -10,12 +10,15 @@
 //! | [`import`] | CSV / JSON Lines rows → contacts; all-or-nothing, streaming, batched |
 //! | [`store`] | every SQL statement; one module per backend |
 //! | [`secrets`] | keys created by `init`; the keyed tombstone hash |
+//! | [`tokens`] | signed link tokens: purpose, campaign, opaque contact id, expiry; one generic failure |
+//! | [`campaign`] | campaign files, audience selection, templates, the request e-mail (MIME, DKIM), `check` and `preview` |
 //! | [`cli`] | the `reconsent` command: parses arguments, prints for people or `--json` |
 //!
-//! Business rules live in `policy` and `import`; the store only reads and writes.
+//! Business rules live in `policy`, `import` and `campaign`; the store only reads and writes.
 
 #![forbid(unsafe_code)]
 
+pub mod campaign;
 pub mod cli;
 pub mod config;
 pub mod domain;
@@ -23,3 +26,4 @@ pub mod import;
 pub mod policy;
 pub mod secrets;
 pub mod store;
+pub mod tokens;

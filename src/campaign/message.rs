@@ -1,0 +1,347 @@
+//! The request e-mail as sent: a rendered message put into MIME.
+//!
+//! - `multipart/alternative`: the plain-text part first, the HTML part last (the one a
+//!   client prefers); each gets quoted-printable or base64 as its content needs.
+//! - `From` with the sender's name and `To` with the contact's, RFC 2047-encoded when
+//!   not ASCII, as is the subject.
+//! - `Message-ID: <random@sender-domain>` and `Date`.
+//! - `List-Unsubscribe: <https://BASE/u/TOKEN>, <mailto:SENDER?subject=unsubscribe-TOKEN>`
+//!   and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): mailbox
+//!   providers show an unsubscribe button and require these of bulk senders.
+//! - DKIM (RFC 6376), when a key is configured: rsa-sha256, relaxed/relaxed, signing
+//!   both List-Unsubscribe headers so nobody on the way can swap the unsubscribe target.
+
+use super::render::Rendered;
+use crate::domain::{EmailAddress, Instant};
+use anyhow::{Context, Result, bail};
+use lettre::Address;
+use lettre::Message;
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
+    DkimSigningKey,
+};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs8::DecodePrivateKey;
+
+/// Headers the DKIM signature covers. `Content-Type` is left out on purpose: the signer
+/// sees only the top-level headers, and the multipart's own `Content-Type` is written
+/// with the body, so listing it would sign its absence and fail every verification.
+const SIGNED_HEADERS: [&str; 8] = [
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
+
+/// Everything a message needs besides its rendered text.
+#[derive(Debug, Clone)]
+pub struct Envelope<'a> {
+    pub from_name: &'a str,
+    pub from: &'a EmailAddress,
+    pub to_name: Option<&'a str>,
+    pub to: &'a EmailAddress,
+    /// `{base_url}/u/{unsubscribe_token}`
+    pub unsubscribe_url: &'a str,
+    pub unsubscribe_token: &'a str,
+    pub date: Instant,
+}
+
+/// A finished message: lettre's value for sending, its exact bytes for storing and
+/// hashing, and its Message-ID for the consent ledger.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub message: Message,
+    pub bytes: Vec<u8>,
+    pub message_id: String,
+}
+
+/// A DKIM key loaded once, used for every message.
+pub struct DkimSigner {
+    config: DkimConfig,
+    pub domain: String,
+    pub selector: String,
+}
+
+impl std::fmt::Debug for DkimSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DkimSigner")
+            .field("domain", &self.domain)
+            .field("selector", &self.selector)
+            .finish()
+    }
+}
+
+impl DkimSigner {
+    /// An RSA private key in PEM, PKCS#1 (`BEGIN RSA PRIVATE KEY`, from `openssl genrsa
+    /// -traditional`) or PKCS#8 (`BEGIN PRIVATE KEY`, from `openssl genrsa` 3.x); the
+    /// public half goes in DNS at `SELECTOR._domainkey.DOMAIN`.
+    pub fn from_pem(pem: &str, selector: &str, domain: &str) -> Result<Self> {
+        let pkcs1 = if pem.contains("BEGIN PRIVATE KEY") {
+            let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
+                .context("the key is PKCS#8 but not an RSA private key")?;
+            key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+                .context("cannot convert the key")?
+                .to_string()
+        } else if pem.contains("BEGIN RSA PRIVATE KEY") {
+            pem.to_string()
+        } else if pem.contains("ENCRYPTED") {
+            bail!(
+                "the key is encrypted; give an unencrypted RSA key (openssl rsa -in KEY -out PLAIN)"
+            )
+        } else {
+            bail!(
+                "not an RSA private key in PEM (expected BEGIN RSA PRIVATE KEY or BEGIN PRIVATE KEY)"
+            )
+        };
+        let key = DkimSigningKey::new(&pkcs1, DkimSigningAlgorithm::Rsa)
+            .map_err(|e| anyhow::anyhow!("cannot use the key: {e}"))?;
+        let selector = selector.trim();
+        let domain = domain.trim();
+        if selector.is_empty()
+            || !selector
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        {
+            bail!("'{selector}' is not a DKIM selector (e.g. reconsent2026)");
+        }
+        if domain.is_empty() || !domain.contains('.') || !domain.is_ascii() {
+            bail!("'{domain}' is not a DKIM domain (an ASCII domain name, e.g. shop.example)");
+        }
+        let config = DkimConfig::new(
+            selector.to_string(),
+            domain.to_string(),
+            key,
+            SIGNED_HEADERS
+                .iter()
+                .map(|h| HeaderName::new_from_ascii_str(h))
+                .collect(),
+            DkimCanonicalization {
+                header: DkimCanonicalizationType::Relaxed,
+                body: DkimCanonicalizationType::Relaxed,
+            },
+        );
+        Ok(Self {
+            config,
+            domain: domain.to_string(),
+            selector: selector.to_string(),
+        })
+    }
+
+    /// The key from `[dkim]` in `reconsent.toml`, if one is configured. `domain`
+    /// defaults to the sender's domain.
+    pub fn from_config(
+        cfg: &crate::config::DkimConfig,
+        sender: &EmailAddress,
+    ) -> Result<Option<Self>> {
+        let Some(path) = &cfg.key_file else {
+            if cfg.selector.is_some() || cfg.domain.is_some() {
+                bail!("dkim: selector or domain is set but key_file is not");
+            }
+            return Ok(None);
+        };
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("dkim.key_file: cannot read {}", path.display()))?;
+        let selector = cfg
+            .selector
+            .as_deref()
+            .context("dkim.selector is required when dkim.key_file is set")?;
+        let domain = cfg
+            .domain
+            .clone()
+            .unwrap_or_else(|| domain_of(sender).to_string());
+        Self::from_pem(&pem, selector, &domain)
+            .with_context(|| format!("dkim.key_file {}", path.display()))
+            .map(Some)
+    }
+}
+
+/// The ASCII domain of an address (its comparison key holds the IDNA form).
+fn domain_of(address: &EmailAddress) -> &str {
+    address.key().rsplit_once('@').map_or("", |(_, d)| d)
+}
+
+fn mailbox(name: Option<&str>, address: &EmailAddress) -> Result<Mailbox> {
+    let (local, _) = address.as_str().rsplit_once('@').unwrap_or(("", ""));
+    // An ASCII local part with its domain in IDNA form needs no SMTPUTF8 from any server
+    // on the way; a non-ASCII local part has no such form and goes as written (RFC 6532).
+    let parsed = if local.is_ascii() {
+        Address::new(local, domain_of(address))
+    } else {
+        address.as_str().parse()
+    }
+    .with_context(|| format!("cannot put {address} in a message header"))?;
+    let name = name.map(str::trim).filter(|n| !n.is_empty()).map(|n| {
+        // A name is a display phrase; line breaks in it would break the header.
+        n.split_whitespace().collect::<Vec<_>>().join(" ")
+    });
+    Ok(Mailbox::new(name, parsed))
+}
+
+fn raw_header(name: &'static str, value: String) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+}
+
+/// Builds (and signs, with a key) the message one contact gets.
+pub fn build(rendered: &Rendered, env: &Envelope<'_>, dkim: Option<&DkimSigner>) -> Result<Built> {
+    let domain = domain_of(env.from);
+    let message_id = format!("<{}@{domain}>", uuid::Uuid::new_v4().simple());
+    let list_unsubscribe = format!(
+        "<{}>, <mailto:{}?subject=unsubscribe-{}>",
+        env.unsubscribe_url,
+        env.from.key(),
+        env.unsubscribe_token
+    );
+    let date = std::time::SystemTime::from(env.date);
+    let mut message = Message::builder()
+        .from(mailbox(Some(env.from_name), env.from)?)
+        .to(mailbox(env.to_name, env.to)?)
+        .subject(rendered.subject.clone())
+        .date(date)
+        .message_id(Some(message_id.clone()))
+        .raw_header(raw_header("List-Unsubscribe", list_unsubscribe))
+        .raw_header(raw_header(
+            "List-Unsubscribe-Post",
+            "List-Unsubscribe=One-Click".into(),
+        ))
+        .multipart(MultiPart::alternative_plain_html(
+            rendered.text.clone(),
+            rendered.html.clone(),
+        ))
+        .context("cannot build the message")?;
+    if let Some(signer) = dkim {
+        message.sign(&signer.config);
+    }
+    let bytes = message.formatted();
+    Ok(Built {
+        message,
+        bytes,
+        message_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Locale, parse_instant};
+
+    fn rendered() -> Rendered {
+        Rendered {
+            subject: "Czy nadal chcesz dostawać nasze oferty?".into(),
+            html: "<p>Zażółć gęślą jaźń</p>".into(),
+            text: "Zażółć gęślą jaźń\nhttps://r.example/r/abc\n".into(),
+            locale: Locale::parse("pl").unwrap(),
+        }
+    }
+
+    fn built(to_name: Option<&str>, to: &str) -> String {
+        let from = EmailAddress::parse("newsletter@shop.example").unwrap();
+        let to = EmailAddress::parse(to).unwrap();
+        let env = Envelope {
+            from_name: "Herbaciarnia Łódź",
+            from: &from,
+            to_name,
+            to: &to,
+            unsubscribe_url: "https://r.example/u/TOKEN",
+            unsubscribe_token: "TOKEN",
+            date: parse_instant("2026-05-01T08:00:00Z").unwrap(),
+        };
+        let b = build(&rendered(), &env, None).unwrap();
+        assert!(b.message_id.ends_with("@shop.example>"));
+        String::from_utf8(b.bytes).unwrap()
+    }
+
+    #[test]
+    fn headers_are_ascii_and_complete() {
+        let eml = built(Some("Małgorzata Żółkiewska"), "gosia@example.pl");
+        let head = eml.split("\r\n\r\n").next().unwrap();
+        assert!(head.is_ascii(), "{head}");
+        for h in [
+            "From: =?utf-8?",
+            "To: =?utf-8?",
+            "Subject: ",
+            "Date: Fri, 01 May 2026 08:00:00 +0000",
+            "Message-ID: <",
+            "MIME-Version: 1.0",
+            "List-Unsubscribe: <https://r.example/u/TOKEN>,",
+            "<mailto:newsletter@shop.example?subject=unsubscribe-TOKEN>",
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            "Content-Type: multipart/alternative;",
+        ] {
+            assert!(head.contains(h) || eml.contains(h), "missing {h}\n{eml}");
+        }
+    }
+
+    #[test]
+    fn idn_and_nameless_recipients() {
+        let cases = [
+            ("jan@bücher.example", "To: jan@xn--bcher-kva.example"),
+            ("jürgen@bücher.example", "To: jürgen@bücher.example"),
+        ];
+        for (address, header) in cases {
+            let eml = built(None, address);
+            assert!(eml.contains(&format!("{header}\r\n")), "{eml}");
+        }
+        let eml = built(Some("  "), "a@example.com");
+        assert!(eml.contains("To: a@example.com\r\n"), "{eml}");
+    }
+
+    #[test]
+    fn signs_with_either_pem_form_covering_list_unsubscribe() {
+        for pem in [
+            include_str!("../../tests/support/dkim-test.pkcs8.pem"),
+            include_str!("../../tests/support/dkim-test.pkcs1.pem"),
+        ] {
+            let signer = DkimSigner::from_pem(pem, "rc1", "shop.example").unwrap();
+            let from = EmailAddress::parse("newsletter@shop.example").unwrap();
+            let env = Envelope {
+                from_name: "Tatra Tea",
+                from: &from,
+                to_name: None,
+                to: &from,
+                unsubscribe_url: "https://r.example/u/T",
+                unsubscribe_token: "T",
+                date: parse_instant("2026-05-01").unwrap(),
+            };
+            let eml =
+                String::from_utf8(build(&rendered(), &env, Some(&signer)).unwrap().bytes).unwrap();
+            let unfolded = eml.replace("\r\n ", " ");
+            let sig = unfolded
+                .lines()
+                .find(|l| l.starts_with("DKIM-Signature:"))
+                .unwrap_or_else(|| panic!("{eml}"));
+            for want in [
+                "d=shop.example",
+                "s=rc1",
+                "c=relaxed/relaxed",
+                "list-unsubscribe:list-unsubscribe-post",
+            ] {
+                assert!(sig.contains(want), "{want}: {sig}");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_bad_keys_clearly() {
+        let cases = [
+            ("not a key", "not an RSA private key"),
+            ("-----BEGIN ENCRYPTED PRIVATE KEY-----\n", "encrypted"),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+                "cannot use the key",
+            ),
+        ];
+        for (pem, want) in cases {
+            let err = format!(
+                "{:#}",
+                DkimSigner::from_pem(pem, "s1", "shop.example").unwrap_err()
+            );
+            assert!(err.contains(want), "{pem}: {err}");
+        }
+    }
+}
