@@ -7,6 +7,7 @@ use crate::domain::{EmailAddress, Instant, Locale, parse_instant};
 use crate::import::{ImportContext, ImportEvent, ImportOptions, ImportReport, import_file};
 use crate::policy::ContactClass;
 use crate::secrets::Secrets;
+use crate::send::{Clock, SendOptions};
 use crate::store::{Store, sqlite_path};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -57,9 +58,18 @@ enum Command {
     Audit,
     /// Why one contact is in its class, rule by rule.
     Explain { email: String },
-    /// Check, preview (and later launch) a campaign defined in campaigns/NAME.toml.
+    /// Check, preview, launch and steer a campaign defined in campaigns/NAME.toml.
     #[command(subcommand)]
     Campaign(CampaignCommand),
+    /// Send what is due, at each campaign's rate.
+    Send {
+        /// Only this campaign.
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Exit when nothing is due (default: keep running for retries and new work).
+        #[arg(long)]
+        until_idle: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -82,6 +92,21 @@ enum CampaignCommand {
         #[arg(long)]
         wave: Option<String>,
     },
+    /// Select the audience and queue the first wave. Launching twice changes nothing.
+    Launch {
+        file: PathBuf,
+        /// Count who would be asked; queue nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The funnel: sent, answered, confirmed, deleted; overall and per wave.
+    Status { name: String },
+    /// Stop sending until resumed.
+    Pause { name: String },
+    /// Continue a paused campaign.
+    Resume { name: String },
+    /// Stop for good: what has not gone out never will.
+    Cancel { name: String },
 }
 
 fn parse_locale(s: &str) -> Result<Locale, String> {
@@ -127,6 +152,8 @@ struct Ctx {
     config: Config,
     database: String,
     now: Instant,
+    /// `--now` as given: long-running commands move forward from it.
+    fixed_now: Option<Instant>,
     json: bool,
 }
 
@@ -142,6 +169,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         database: config.database_url(cli.database.as_deref()),
         config,
         now: cli.now.unwrap_or_else(chrono::Utc::now),
+        fixed_now: cli.now,
         json: cli.json,
     };
     match cli.command {
@@ -164,7 +192,36 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit => audit(&ctx).await,
         Command::Explain { email } => explain(&ctx, &email).await,
         Command::Campaign(cmd) => campaign(&ctx, cmd).await,
+        Command::Send {
+            campaign,
+            until_idle,
+        } => send(&ctx, campaign, until_idle).await,
     }
+}
+
+async fn send(ctx: &Ctx, campaign: Option<String>, until_idle: bool) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let clock = ctx.fixed_now.map_or_else(Clock::real, Clock::from);
+    let opts = SendOptions {
+        campaign,
+        until_idle,
+    };
+    let report = crate::send::command::run(store, ctx.config.clone(), clock, opts).await?;
+    if ctx.json {
+        print_json(&json!({
+            "sent": report.sent,
+            "retried": report.retried,
+            "bounced": report.bounced,
+            "failed": report.failed,
+            "unknown": report.unknown,
+            "recovered_unknown": report.recovered_unknown,
+            "paused": report.paused.iter().map(|(n, r)| json!({"campaign": n, "reason": r})).collect::<Vec<_>>(),
+            "interrupted": report.interrupted,
+        }));
+    } else {
+        crate::send::command::print(&report);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn campaign(ctx: &Ctx, cmd: CampaignCommand) -> Result<ExitCode> {
@@ -191,6 +248,11 @@ async fn campaign(ctx: &Ctx, cmd: CampaignCommand) -> Result<ExitCode> {
             };
             commands::preview(&cc, &file, opts).await
         }
+        CampaignCommand::Launch { file, dry_run } => commands::launch(&cc, &file, dry_run).await,
+        CampaignCommand::Status { name } => commands::status(&cc, &name).await,
+        CampaignCommand::Pause { name } => commands::set_state(&cc, &name, "pause").await,
+        CampaignCommand::Resume { name } => commands::set_state(&cc, &name, "resume").await,
+        CampaignCommand::Cancel { name } => commands::set_state(&cc, &name, "cancel").await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! environment overrides, then the command line. Unknown keys are refused by name, so a
 //! typo never silently falls back to a default.
 
+use crate::domain::Span;
 use crate::policy::Policy;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -30,6 +31,32 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     #[serde(default)]
     pub policy: Policy,
+    #[serde(default)]
+    pub sending: SendingConfig,
+}
+
+/// How `send` talks to the mail server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SendingConfig {
+    /// SMTP connections used at once, each reused for many messages.
+    pub connections: usize,
+    /// Tries for a message the server defers (4xx) before it counts as failed.
+    pub max_attempts: u32,
+    /// The first wait after a deferral; it doubles each time up to `retry_cap`.
+    pub retry_first: Span,
+    pub retry_cap: Span,
+}
+
+impl Default for SendingConfig {
+    fn default() -> Self {
+        Self {
+            connections: 4,
+            max_attempts: 8,
+            retry_first: Span::Seconds(60),
+            retry_cap: Span::Seconds(3_600),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -149,7 +176,6 @@ fn existing_key(table: &toml::Table, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Span;
 
     fn load(text: &str, env: &[(&str, &str)]) -> Result<Config> {
         let mut table: toml::Table = text.parse()?;

@@ -25,5 +25,6 @@ pub mod domain;
 pub mod import;
 pub mod policy;
 pub mod secrets;
+pub mod send;
 pub mod store;
 pub mod tokens;

@@ -253,3 +253,161 @@ async fn recipient(
         notes,
     })
 }
+
+async fn open_store(ctx: &CommandContext<'_>) -> Result<Store> {
+    Store::open(&sqlite_path(ctx.database)?).await
+}
+
+pub async fn launch(ctx: &CommandContext<'_>, file: &Path, dry_run: bool) -> Result<ExitCode> {
+    let store = open_store(ctx).await?;
+    let r = super::launch::launch(&store, ctx.config, file, ctx.now, dry_run).await?;
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if r.already_launched {
+        println!(
+            "Campaign {} was launched on {}: nothing changed.",
+            r.campaign, r.launched_at
+        );
+        if let Some(note) = &r.note {
+            println!("note: {note}");
+        }
+        println!("See it with: reconsent campaign status {}", r.campaign);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let head = if dry_run {
+        "Dry run, nothing queued"
+    } else {
+        "Launched"
+    };
+    println!("{head}: campaign {}", r.campaign);
+    println!("  will be asked:");
+    for (class, n) in &r.audience {
+        println!("    {class:<14} {n:>9}");
+    }
+    if !r.excluded.is_empty() {
+        println!("  not asked:");
+        for (reason, n) in &r.excluded {
+            println!("    {reason:<22} {n:>9}");
+        }
+    }
+    if dry_run {
+        println!("  would queue {} messages for the first wave", r.enqueued);
+    } else {
+        println!("  queued {} messages for the first wave", r.enqueued);
+        println!("Next: reconsent send --campaign {}", r.campaign);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn status(ctx: &CommandContext<'_>, name: &str) -> Result<ExitCode> {
+    let store = open_store(ctx).await?;
+    let s = campaign_status(&store, name).await?;
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("Campaign {} — {}", s.campaign, s.state);
+    if let Some(reason) = &s.state_reason {
+        println!("  {reason}");
+    }
+    println!(
+        "  launched {}, deadline {}",
+        &s.launched_at[..10],
+        &s.deadline[..10]
+    );
+    let rows = [
+        ("targeted", s.targeted),
+        ("waiting to send", s.queued),
+        ("sent", s.sent),
+        ("retrying", s.retrying),
+        ("failed", s.failed),
+        ("bounced", s.bounced),
+        ("fate unknown", s.unknown),
+        ("cancelled", s.cancelled),
+        ("viewed the page", s.viewed),
+        ("confirmed", s.confirmed),
+        ("left", s.left),
+        ("suspect answers", s.suspect),
+        ("no response", s.no_response),
+        ("queued for deletion", s.queued_for_deletion),
+        ("purged", s.purged),
+    ];
+    for (label, n) in rows {
+        println!("  {label:<20} {n:>9}");
+    }
+    println!(
+        "  confirmation rate    {:>8.1}%",
+        s.confirmation_rate * 100.0
+    );
+    if s.waves.len() > 1 {
+        println!("  by wave:            targeted      sent    failed   bounced   unknown");
+        for w in &s.waves {
+            println!(
+                "    {:<16} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                w.wave, w.targeted, w.sent, w.failed, w.bounced, w.unknown
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn campaign_status(store: &Store, name: &str) -> Result<super::status::Status> {
+    let row = store
+        .campaign(name)
+        .await?
+        .with_context(|| format!("no campaign named '{name}' has been launched"))?;
+    let campaign =
+        Campaign::parse(&row.definition, &row.source_file).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let deliveries = store.delivery_counts(row.id).await?;
+    let answers = store.answer_counts(&row).await?;
+    Ok(super::status::funnel(
+        &row,
+        &campaign,
+        &deliveries,
+        &answers,
+    ))
+}
+
+/// `pause`, `resume` and `cancel`.
+pub async fn set_state(ctx: &CommandContext<'_>, name: &str, action: &str) -> Result<ExitCode> {
+    let store = open_store(ctx).await?;
+    let row = store
+        .campaign(name)
+        .await?
+        .with_context(|| format!("no campaign named '{name}' has been launched"))?;
+    let (from, to): (&[&str], &str) = match action {
+        "pause" => (&["running"], "paused"),
+        "resume" => (&["paused"], "running"),
+        _ => (&["running", "paused"], "cancelled"),
+    };
+    if row.state == to {
+        println!("Campaign {name} is already {to}.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !from.contains(&row.state.as_str()) {
+        bail!("campaign {name} is {} and cannot be {action}d", row.state);
+    }
+    let reason = match action {
+        "pause" => Some("paused from the command line"),
+        "cancel" => Some("cancelled from the command line"),
+        _ => None,
+    };
+    store
+        .set_campaign_state(row.id, to, reason, ctx.now)
+        .await?;
+    match action {
+        "cancel" => {
+            let n = store.cancel_pending(row.id).await?;
+            println!(
+                "Campaign {name} cancelled: {n} messages that had not gone out will not be sent."
+            );
+        }
+        "pause" => println!(
+            "Campaign {name} paused: messages already handed to the mail server finish; nothing more goes out until `reconsent campaign resume {name}`."
+        ),
+        _ => println!("Campaign {name} resumed: `reconsent send` picks up where it stopped."),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -9,16 +9,22 @@
 //! | [`links`] | the confirm, leave and unsubscribe links, each with its signed token |
 //! | [`message`] | the rendered e-mail in MIME, with List-Unsubscribe and optional DKIM |
 //! | [`check`] | renders every locale with a probe contact and proves each required part is there |
+//! | [`launch`] | `campaign launch`: check, snapshot definition and templates, select the audience, queue wave 1 |
+//! | [`kit`] | a launched campaign ready to send: one contact's message for one wave |
+//! | [`status`] | the funnel of `campaign status`, overall and per wave |
 //! | [`commands`] | `campaign check` and `campaign preview` for the command line |
 
 pub mod audience;
 pub mod check;
 pub mod commands;
 pub mod definition;
+pub mod kit;
+pub mod launch;
 pub mod links;
 pub mod message;
 pub mod render;
 mod skeleton;
+pub mod status;
 
 pub use audience::{Audience, ExcludedReason, selects};
 pub use definition::{Campaign, DefinitionError, DefinitionErrors, LocalText, Rate};

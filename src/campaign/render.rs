@@ -17,7 +17,7 @@ use handlebars::{Context, Handlebars, RenderError};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const SUBJECT_FILE: &str = "subject.hbs";
 pub const HTML_FILE: &str = "body.html.hbs";
@@ -132,22 +132,53 @@ impl Renderer {
     ) -> (Option<Renderer>, Vec<TemplateProblem>) {
         let dir = templates_root.join(&campaign.templates);
         let folder = format!("templates/{}", campaign.templates);
+        if !dir.is_dir() {
+            let problem = TemplateProblem {
+                file: folder,
+                line: None,
+                message: format!(
+                    "the template folder does not exist (looked for {})",
+                    dir.display()
+                ),
+            };
+            return (None, vec![problem]);
+        }
+        match read_template_files(&dir) {
+            Ok(files) => Self::compile_files(campaign, &files),
+            Err(e) => (
+                None,
+                vec![TemplateProblem {
+                    file: folder,
+                    line: None,
+                    message: format!("{e:#}"),
+                }],
+            ),
+        }
+    }
+
+    /// Compiles templates held in memory (relative path → source), e.g. the copy a
+    /// launched campaign keeps, so what was checked is what is sent.
+    pub fn from_files(
+        campaign: &Campaign,
+        files: &BTreeMap<String, String>,
+    ) -> Result<Renderer, TemplateProblems> {
+        match Self::compile_files(campaign, files) {
+            (Some(r), problems) if problems.is_empty() => Ok(r),
+            (_, problems) => Err(TemplateProblems(problems)),
+        }
+    }
+
+    fn compile_files(
+        campaign: &Campaign,
+        files: &BTreeMap<String, String>,
+    ) -> (Option<Renderer>, Vec<TemplateProblem>) {
+        let folder = format!("templates/{}", campaign.templates);
         let mut problems = Vec::new();
         let problem = |file: &str, message: String| TemplateProblem {
             file: file.to_string(),
             line: None,
             message,
         };
-        if !dir.is_dir() {
-            problems.push(problem(
-                &folder,
-                format!(
-                    "the template folder does not exist (looked for {})",
-                    dir.display()
-                ),
-            ));
-            return (None, problems);
-        }
         let mut r = Renderer {
             html: registry(true),
             text: registry(false),
@@ -159,8 +190,8 @@ impl Renderer {
             value_blind: true,
             skeletons: BTreeMap::new(),
         };
-        r.register_partials(&dir, &mut problems);
-        for (locale, path) in locale_dirs(&dir, &folder, &mut problems) {
+        r.register_partials(files, &mut problems);
+        for locale in locale_dirs(files, &folder, &mut problems) {
             let shown = format!("{folder}/{locale}");
             let mut complete = true;
             for (file, html, name) in [
@@ -169,15 +200,15 @@ impl Renderer {
                 (TEXT_FILE, false, format!("{locale}/body")),
             ] {
                 let file_shown = format!("{shown}/{file}");
-                match std::fs::read_to_string(path.join(file)) {
-                    Ok(source) => {
-                        if let Err(p) = r.register(html, &name, &source, &file_shown) {
+                match files.get(&format!("{locale}/{file}")) {
+                    Some(source) => {
+                        if let Err(p) = r.register(html, &name, source, &file_shown) {
                             problems.push(p);
                             complete = false;
                         }
                     }
-                    Err(e) => {
-                        problems.push(problem(&file_shown, format!("cannot read it: {e}")));
+                    None => {
+                        problems.push(problem(&file_shown, "the file is missing".to_string()));
                         complete = false;
                     }
                 }
@@ -266,20 +297,15 @@ impl Renderer {
         })
     }
 
-    fn register_partials(&mut self, dir: &Path, problems: &mut Vec<TemplateProblem>) {
-        let partials = dir.join(PARTIALS_DIR);
-        let Ok(entries) = std::fs::read_dir(&partials) else {
-            return;
-        };
-        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-        paths.sort();
-        for path in paths {
-            let Some(file) = path
-                .file_name()
-                .and_then(|f| f.to_str())
-                .map(str::to_string)
-            else {
-                continue;
+    fn register_partials(
+        &mut self,
+        files: &BTreeMap<String, String>,
+        problems: &mut Vec<TemplateProblem>,
+    ) {
+        let prefix = format!("{PARTIALS_DIR}/");
+        for (path, source) in files.range(prefix.clone()..) {
+            let Some(file) = path.strip_prefix(&prefix) else {
+                break;
             };
             let (name, html) = if let Some(n) = file.strip_suffix(".html.hbs") {
                 (n, true)
@@ -289,17 +315,8 @@ impl Renderer {
                 continue;
             };
             let shown = format!("{}/{PARTIALS_DIR}/{file}", self.folder);
-            match std::fs::read_to_string(&path) {
-                Ok(source) => {
-                    if let Err(p) = self.register(html, name, &source, &shown) {
-                        problems.push(p);
-                    }
-                }
-                Err(e) => problems.push(TemplateProblem {
-                    file: shown,
-                    line: None,
-                    message: format!("cannot read it: {e}"),
-                }),
+            if let Err(p) = self.register(html, name, source, &shown) {
+                problems.push(p);
             }
         }
     }
@@ -507,25 +524,56 @@ fn registry(html: bool) -> Handlebars<'static> {
 }
 
 /// The locale folders under a template folder, sorted.
-fn locale_dirs(
-    dir: &Path,
-    folder: &str,
-    problems: &mut Vec<TemplateProblem>,
-) -> Vec<(Locale, PathBuf)> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return found;
-    };
+/// Reads a template folder: `partials/*` and `LOCALE/*`, as relative path → source.
+pub fn read_template_files(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    use anyhow::Context;
+    let mut files = BTreeMap::new();
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     for entry in entries.flatten() {
-        let path = entry.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        let sub = entry.path();
+        let Some(sub_name) = sub.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
             continue;
         };
-        if !path.is_dir() || name == PARTIALS_DIR || name.starts_with('.') {
+        if !sub.is_dir() || sub_name.starts_with('.') {
+            continue;
+        }
+        // An empty folder still names a locale, so `check` can say what it lacks.
+        files.insert(format!("{sub_name}/"), String::new());
+        for file in std::fs::read_dir(&sub)?.flatten() {
+            let path = file.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if !path.is_file() || name.starts_with('.') {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {} (is it UTF-8 text?)", path.display()))?;
+            files.insert(format!("{sub_name}/{name}"), source);
+        }
+    }
+    Ok(files)
+}
+
+/// The locale folders among the files, and a problem for each folder that is not one.
+fn locale_dirs(
+    files: &BTreeMap<String, String>,
+    folder: &str,
+    problems: &mut Vec<TemplateProblem>,
+) -> Vec<Locale> {
+    let mut found = Vec::new();
+    let mut names: Vec<&str> = files
+        .keys()
+        .filter_map(|k| k.split_once('/').map(|(d, _)| d))
+        .collect();
+    names.dedup();
+    for name in names {
+        if name == PARTIALS_DIR || name.starts_with('.') {
             continue;
         }
         match Locale::parse(name) {
-            Ok(l) if l.as_str() == name => found.push((l, path)),
+            Ok(l) if l.as_str() == name => found.push(l),
             _ => problems.push(TemplateProblem {
                 file: format!("{folder}/{name}"),
                 line: None,
@@ -833,7 +881,7 @@ after = "14d"
             .to_string();
         for want in [
             "templates/mini/en/body.html.hbs line 1: the template does not compile",
-            "templates/mini/pl/body.txt.hbs: cannot read it",
+            "templates/mini/pl/body.txt.hbs: the file is missing",
             "templates/mini/Polish: is not a locale folder",
             "no working templates for the campaign's default locale 'en'",
         ] {

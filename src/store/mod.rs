@@ -3,8 +3,10 @@
 //! `sqlite` is the embedded default (WAL, one file). The types below are what the store
 //! hands up: plain data, no SQL.
 
+mod queue;
 mod sqlite;
 
+pub use queue::{AnswerCounts, CampaignRow, Claimed, Fate, LaunchTx, QueueState};
 pub use sqlite::{ImportTx, SqliteStore as Store};
 
 use crate::domain::{Contact, Instant};

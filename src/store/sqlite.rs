@@ -17,7 +17,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// The columns a contact's facts occupy, in `contacts` and in the import stage alike.
-const COLUMNS: &str = "email, email_key, name, locale, country, customer, last_purchase_at, \
+pub(super) const COLUMNS: &str = "email, email_key, name, locale, country, customer, last_purchase_at, \
     last_activity_at, consent_at, consent_method, consent_prechecked, consent_bundled, \
     consent_text_version, consent_ip, consent_source, consent_withdrawn_at, legal_hold";
 /// Rows per multi-row statement: 19 parameters a row stays under SQLite's 32,766.
@@ -25,7 +25,7 @@ const ROWS_PER_STATEMENT: usize = 500;
 
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -424,7 +424,7 @@ fn bind_contact(b: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>
     }
 }
 
-fn stored_from_row(r: &SqliteRow) -> Result<StoredContact> {
+pub(super) fn stored_from_row(r: &SqliteRow) -> Result<StoredContact> {
     Ok(StoredContact {
         id: r.try_get("id")?,
         public_id: r.try_get("public_id")?,

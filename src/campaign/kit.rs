@@ -1,0 +1,157 @@
+//! A launched campaign made ready to send: its snapshot parsed, templates compiled
+//! once, keys loaded. `message` builds one contact's e-mail for one wave.
+
+use super::definition::Campaign;
+use super::links::links;
+use super::message::{self, DkimSigner, Envelope};
+use super::render::{RenderInput, Renderer};
+use crate::config::Config;
+use crate::domain::{EmailAddress, Instant};
+use crate::store::{CampaignRow, LedgerEntry, StoredContact};
+use crate::tokens::LinkSigner;
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+pub struct Kit {
+    pub campaign_id: i64,
+    pub campaign: Campaign,
+    renderer: Renderer,
+    dkim: Option<DkimSigner>,
+    signer: LinkSigner,
+    base_url: String,
+    bonus_code: String,
+    pub deadline: Instant,
+    pub expires: Instant,
+    privacy_sha256: String,
+    policy_version: String,
+}
+
+/// One contact's message, ready for the transport and the ledger.
+pub struct Outgoing {
+    pub envelope_from: String,
+    pub envelope_to: String,
+    pub message_id: String,
+    pub bytes: Vec<u8>,
+    pub content_sha256: String,
+    campaign: String,
+    wave: String,
+    locale: String,
+    privacy_sha256: String,
+    policy_version: String,
+}
+
+impl Outgoing {
+    /// The `requested` entry of the consent ledger: what was sent, exactly.
+    pub fn ledger_entry(&self, at: Instant) -> LedgerEntry {
+        LedgerEntry {
+            event: "requested".into(),
+            at,
+            campaign: Some(self.campaign.clone()),
+            wave: Some(self.wave.clone()),
+            content_sha256: Some(self.content_sha256.clone()),
+            privacy_sha256: Some(self.privacy_sha256.clone()),
+            message_id: Some(self.message_id.clone()),
+            policy_version: self.policy_version.clone(),
+            detail: Some(serde_json::json!({ "locale": self.locale })),
+            ..Default::default()
+        }
+    }
+}
+
+impl Kit {
+    pub fn prepare(row: &CampaignRow, config: &Config, link_key: &[u8; 32]) -> Result<Kit> {
+        let campaign = Campaign::parse(&row.definition, &row.source_file)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let snapshot: serde_json::Value =
+            serde_json::from_str(&row.templates).context("the launched templates are damaged")?;
+        let files: BTreeMap<String, String> = serde_json::from_value(snapshot["templates"].clone())
+            .context("the launched templates are damaged")?;
+        let renderer =
+            Renderer::from_files(&campaign, &files).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let bonus_code = snapshot["bonus_code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let dkim = DkimSigner::from_config(&config.dkim, &campaign.sender.email)?;
+        let deadline = campaign.deadline.at(row.launched_at);
+        let expires = campaign.grace.after(deadline);
+        Ok(Kit {
+            campaign_id: row.id,
+            privacy_sha256: hex::encode(Sha256::digest(campaign.privacy_policy_url.as_bytes())),
+            policy_version: config.policy.version(),
+            renderer,
+            dkim,
+            signer: LinkSigner::new(*link_key),
+            base_url: config.base_url.clone(),
+            bonus_code,
+            deadline,
+            expires,
+            campaign,
+        })
+    }
+
+    pub fn per_second(&self) -> f64 {
+        self.campaign.rate.per_second()
+    }
+
+    pub fn message(&self, stored: &StoredContact, wave: usize, now: Instant) -> Result<Outgoing> {
+        let c = &stored.contact;
+        let links = links(
+            &self.signer,
+            &self.base_url,
+            &self.campaign.name,
+            &stored.public_id,
+            self.expires,
+        )
+        .map_err(|e| anyhow::anyhow!("cannot sign the links: {e}"))?;
+        let rendered = self
+            .renderer
+            .render(&RenderInput {
+                locale: c.locale.as_ref(),
+                name: c.name.as_deref(),
+                confirm_url: &links.confirm_url,
+                leave_url: &links.leave_url,
+                bonus_code: &self.bonus_code,
+                deadline: self.deadline,
+                wave,
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let built = message::build(
+            &rendered,
+            &Envelope {
+                from_name: &self.campaign.sender.name,
+                from: &self.campaign.sender.email,
+                to_name: c.name.as_deref(),
+                to: &c.email,
+                unsubscribe_url: &links.unsubscribe_url,
+                unsubscribe_token: &links.unsubscribe_token,
+                date: now,
+            },
+            self.dkim.as_ref(),
+        )?;
+        Ok(Outgoing {
+            envelope_from: smtp_address(&self.campaign.sender.email),
+            envelope_to: smtp_address(&c.email),
+            content_sha256: hex::encode(Sha256::digest(&built.bytes)),
+            message_id: built.message_id,
+            bytes: built.bytes,
+            campaign: self.campaign.name.clone(),
+            wave: self
+                .campaign
+                .waves
+                .get(wave)
+                .map_or_else(|| wave.to_string(), |w| w.name.clone()),
+            locale: rendered.locale.to_string(),
+            privacy_sha256: self.privacy_sha256.clone(),
+            policy_version: self.policy_version.clone(),
+        })
+    }
+}
+
+/// The envelope form: the local part as given, the domain in ASCII.
+fn smtp_address(e: &EmailAddress) -> String {
+    let (local, _) = e.as_str().rsplit_once('@').unwrap_or((e.as_str(), ""));
+    let (_, domain) = e.key().rsplit_once('@').unwrap_or(("", e.key()));
+    format!("{local}@{domain}")
+}

@@ -1,0 +1,526 @@
+//! The sending pipeline.
+//!
+//! ```text
+//!  claim (batch, lease) ─► throttle (governor, per campaign) ─► job channel
+//!        ─► N connection tasks: render, mark `sending` (group commit), SMTP ─► recorder (batched)
+//! ```
+//!
+//! The `sending` mark is committed before the first byte of the envelope goes out, so a
+//! crash can only leave a message `claimed` (safe to send again) or `sending` (fate
+//! unknown, counted, never resent).
+
+use super::clock::Clock;
+use super::outcome::{self, Backoff, Failure, Outcome, Phase};
+use super::transport::{Transport, TransportConfig};
+use crate::campaign::kit::Kit;
+use crate::config::Config;
+use crate::store::{Claimed, Fate, Store};
+use anyhow::{Context, Result};
+use governor::{Quota, RateLimiter};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a claim lives without renewal: a sender killed with its claims is noticed
+/// this long after its last renewal.
+const LEASE: Duration = Duration::from_secs(15);
+const RENEW_EVERY: Duration = Duration::from_secs(5);
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, Default)]
+pub struct SendOptions {
+    pub campaign: Option<String>,
+    pub until_idle: bool,
+}
+
+/// Running totals, shared with the progress display.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub sent: AtomicU64,
+    pub retried: AtomicU64,
+    pub bounced: AtomicU64,
+    pub failed: AtomicU64,
+    pub unknown: AtomicU64,
+}
+
+impl Counters {
+    pub fn snapshot(&self) -> [u64; 5] {
+        [
+            &self.sent,
+            &self.retried,
+            &self.bounced,
+            &self.failed,
+            &self.unknown,
+        ]
+        .map(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// What a run did, and campaigns it had to pause (with the server's reason).
+#[derive(Debug, Default)]
+pub struct SendReport {
+    pub sent: u64,
+    pub retried: u64,
+    pub bounced: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    pub recovered_unknown: u64,
+    pub paused: Vec<(String, String)>,
+    pub interrupted: bool,
+}
+
+struct Job {
+    claimed: Claimed,
+    kit: Arc<Kit>,
+    paused: Arc<AtomicBool>,
+}
+
+struct Done {
+    delivery_id: i64,
+    contact_id: i64,
+    campaign_id: i64,
+    fate: Fate,
+}
+
+pub struct Sender {
+    store: Store,
+    config: Config,
+    clock: Clock,
+    worker: String,
+    backoff: Backoff,
+    connections: usize,
+    pub counters: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Sender {
+    pub fn new(store: Store, config: Config, clock: Clock) -> Self {
+        let connections = config.sending.connections.max(1);
+        let backoff = Backoff::from_spans(
+            config.sending.retry_first,
+            config.sending.retry_cap,
+            config.sending.max_attempts,
+        );
+        Self {
+            store,
+            config,
+            clock,
+            worker: format!(
+                "{}:{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            backoff,
+            connections,
+            counters: Arc::default(),
+            stop: Arc::default(),
+        }
+    }
+
+    /// Set to stop claiming; what is in flight finishes.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    pub async fn run(&self, opts: &SendOptions) -> Result<SendReport> {
+        let transport = TransportConfig::parse(&self.config.transport)?;
+        let secrets = self.store.secrets().await?;
+        let (requeued, recovered_unknown) = self.store.recover_abandoned(self.clock.now()).await?;
+        if requeued + recovered_unknown > 0 {
+            tracing::info!(
+                requeued,
+                recovered_unknown,
+                "recovered deliveries of a sender that stopped"
+            );
+        }
+        let only = match &opts.campaign {
+            Some(name) => Some(
+                self.store
+                    .campaign(name)
+                    .await?
+                    .with_context(|| format!("no campaign named '{name}' has been launched"))?
+                    .id,
+            ),
+            None => None,
+        };
+
+        let (job_tx, job_rx) = mpsc::channel::<Job>(self.connections * 2);
+        let job_rx = Arc::new(tokio::sync::Mutex::new(job_rx));
+        let (mark_tx, mark_rx) = mpsc::channel::<(i64, oneshot::Sender<bool>)>(1024);
+        let (done_tx, done_rx) = mpsc::channel::<Done>(4096);
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(mark_committer(self.store.clone(), mark_rx));
+        let recorder = tokio::spawn(recorder(
+            self.store.clone(),
+            self.clock,
+            done_rx,
+            self.counters.clone(),
+        ));
+        for _ in 0..self.connections {
+            let transport = Transport::new(&transport)?;
+            tasks.spawn(connection_task(
+                transport,
+                job_rx.clone(),
+                mark_tx.clone(),
+                done_tx.clone(),
+                self.clock,
+                self.backoff,
+            ));
+        }
+        drop((mark_tx, done_tx));
+
+        let renew = tokio::spawn(renew_leases(
+            self.store.clone(),
+            self.worker.clone(),
+            self.clock,
+        ));
+        let mut kits: HashMap<i64, (Arc<Kit>, Arc<AtomicBool>)> = HashMap::new();
+        let mut paused = Vec::new();
+        let result = self
+            .dispatch(
+                only,
+                opts.until_idle,
+                &job_tx,
+                &mut kits,
+                &secrets.link_key,
+                &mut paused,
+            )
+            .await;
+        drop(job_tx);
+        while tasks.join_next().await.is_some() {}
+        recorder.await.context("the recorder stopped")??;
+        renew.abort();
+        result?;
+        // Campaigns the server made us pause: say why.
+        for (id, (kit, flag)) in &kits {
+            if flag.load(Ordering::Relaxed)
+                && let Some(row) = self.store.campaign_by_id(*id).await?
+                && row.state == "paused"
+            {
+                paused.push((
+                    kit.campaign.name.clone(),
+                    row.state_reason.unwrap_or_default(),
+                ));
+            }
+        }
+        paused.sort();
+        paused.dedup();
+        let [sent, retried, bounced, failed, unknown] = self.counters.snapshot();
+        Ok(SendReport {
+            sent,
+            retried,
+            bounced,
+            failed,
+            unknown,
+            recovered_unknown,
+            paused,
+            interrupted: self.stop.load(Ordering::Relaxed),
+        })
+    }
+
+    async fn dispatch(
+        &self,
+        only: Option<i64>,
+        until_idle: bool,
+        job_tx: &mpsc::Sender<Job>,
+        kits: &mut HashMap<i64, (Arc<Kit>, Arc<AtomicBool>)>,
+        link_key: &[u8; 32],
+        paused: &mut Vec<(String, String)>,
+    ) -> Result<()> {
+        let mut limiters: HashMap<i64, Arc<governor::DefaultDirectRateLimiter>> = HashMap::new();
+        let mut last_recovery = std::time::Instant::now();
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            if last_recovery.elapsed() > RENEW_EVERY {
+                self.store.recover_abandoned(self.clock.now()).await?;
+                last_recovery = std::time::Instant::now();
+            }
+            let mut dispatched = 0;
+            for row in self.store.campaigns().await? {
+                if row.state != "running" || only.is_some_and(|id| id != row.id) {
+                    continue;
+                }
+                let (kit, flag) = match kits.get(&row.id) {
+                    Some(k) => k.clone(),
+                    None => {
+                        let kit = match Kit::prepare(&row, &self.config, link_key) {
+                            Ok(kit) => Arc::new(kit),
+                            Err(e) => {
+                                let reason = format!("cannot prepare the campaign's e-mail: {e:#}");
+                                self.store
+                                    .set_campaign_state(
+                                        row.id,
+                                        "paused",
+                                        Some(&reason),
+                                        self.clock.now(),
+                                    )
+                                    .await?;
+                                paused.push((row.name.clone(), reason));
+                                continue;
+                            }
+                        };
+                        let entry = (kit, Arc::new(AtomicBool::new(false)));
+                        kits.insert(row.id, entry.clone());
+                        entry
+                    }
+                };
+                flag.store(false, Ordering::Relaxed);
+                let limiter = limiters
+                    .entry(row.id)
+                    .or_insert_with(|| {
+                        Arc::new(RateLimiter::direct(quota(
+                            kit.per_second(),
+                            kit.campaign.burst,
+                        )))
+                    })
+                    .clone();
+                dispatched += self.dispatch_batch(&kit, &flag, &limiter, job_tx).await?;
+            }
+            if dispatched > 0 {
+                continue;
+            }
+            let state = self.store.queue_state(only, self.clock.now()).await?;
+            if until_idle && state.due == 0 && state.in_flight == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(IDLE_POLL).await;
+        }
+    }
+
+    /// Claims one batch of a campaign and feeds it to the connections at its rate.
+    async fn dispatch_batch(
+        &self,
+        kit: &Arc<Kit>,
+        paused: &Arc<AtomicBool>,
+        limiter: &governor::DefaultDirectRateLimiter,
+        job_tx: &mpsc::Sender<Job>,
+    ) -> Result<usize> {
+        // About five seconds of work: short enough that a pause or Ctrl-C is prompt.
+        let batch = (kit.per_second() * 5.0).clamp(1.0, 500.0) as i64;
+        let now = self.clock.now();
+        let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let claimed = self
+            .store
+            .claim(&self.worker, kit.campaign_id, now, lease_until, batch)
+            .await?;
+        let n = claimed.len();
+        let mut rest = claimed.into_iter();
+        for claimed in rest.by_ref() {
+            limiter.until_ready().await;
+            if self.stop.load(Ordering::Relaxed) || paused.load(Ordering::Relaxed) {
+                self.store.release(&[claimed.delivery_id]).await?;
+                break;
+            }
+            let job = Job {
+                claimed,
+                kit: kit.clone(),
+                paused: paused.clone(),
+            };
+            if job_tx.send(job).await.is_err() {
+                break;
+            }
+        }
+        let unsent: Vec<i64> = rest.map(|c| c.delivery_id).collect();
+        if !unsent.is_empty() {
+            self.store.release(&unsent).await?;
+        }
+        // Someone may have paused or cancelled it from the command line meanwhile.
+        if let Some(row) = self.store.campaign_by_id(kit.campaign_id).await?
+            && row.state != "running"
+        {
+            paused.store(true, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// `rate` per second with `burst` on top: the opening second carries at most rate + burst.
+pub fn quota(per_second: f64, burst: u32) -> Quota {
+    let period = Duration::from_secs_f64(1.0 / per_second.max(1e-6));
+    let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(period)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst)
+}
+
+/// Commits `sending` marks in groups: each connection waits for its own mark to be
+/// durable, and one commit serves every connection that asked meanwhile.
+async fn mark_committer(store: Store, mut rx: mpsc::Receiver<(i64, oneshot::Sender<bool>)>) {
+    let mut batch = Vec::new();
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
+        let ok = match store.mark_sending(&ids).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!("cannot record that messages are being sent: {e:#}");
+                false
+            }
+        };
+        for (_, ack) in batch.drain(..) {
+            let _ = ack.send(ok);
+        }
+    }
+}
+
+async fn connection_task(
+    mut transport: Transport,
+    jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    marks: mpsc::Sender<(i64, oneshot::Sender<bool>)>,
+    done: mpsc::Sender<Done>,
+    clock: Clock,
+    backoff: Backoff,
+) {
+    loop {
+        let job = { jobs.lock().await.recv().await };
+        let Some(job) = job else { break };
+        let c = &job.claimed;
+        let finish = |fate| Done {
+            delivery_id: c.delivery_id,
+            contact_id: c.contact.id,
+            campaign_id: c.campaign_id,
+            fate,
+        };
+        if job.paused.load(Ordering::Relaxed) {
+            let _ = done.send(finish(Fate::Released)).await;
+            continue;
+        }
+        let now = clock.now();
+        let message = match job.kit.message(&c.contact, c.wave as usize, now) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = done
+                    .send(finish(Fate::Failed {
+                        error: format!("could not build the message: {e:#}"),
+                    }))
+                    .await;
+                continue;
+            }
+        };
+        let (ack_tx, ack_rx) = oneshot::channel();
+        if marks.send((c.delivery_id, ack_tx)).await.is_err() || !ack_rx.await.unwrap_or(false) {
+            // Not marked, so not sent: the lease runs out and it is queued again.
+            continue;
+        }
+        let attempts = (c.attempts + 1) as u32;
+        let result = transport
+            .send(
+                &message.envelope_from,
+                &message.envelope_to,
+                &message.message_id,
+                &message.bytes,
+            )
+            .await;
+        let fate = match result {
+            Ok(()) => Fate::Sent {
+                message_id: message.message_id.clone(),
+                content_sha256: message.content_sha256.clone(),
+                ledger: Box::new(message.ledger_entry(now)),
+            },
+            Err((failure, phase)) => {
+                let outcome = outcome::classify(&failure, phase, attempts, &backoff);
+                if matches!(outcome, Outcome::PauseCampaign(_)) {
+                    job.paused.store(true, Ordering::Relaxed);
+                }
+                fate_of(outcome, &failure, phase, clock, &job.kit)
+            }
+        };
+        if done.send(finish(fate)).await.is_err() {
+            break;
+        }
+    }
+    transport.close().await;
+}
+
+fn fate_of(outcome: Outcome, failure: &Failure, phase: Phase, clock: Clock, kit: &Kit) -> Fate {
+    let now = clock.now();
+    tracing::debug!(?failure, ?phase, ?outcome, "delivery failed");
+    match outcome {
+        Outcome::Sent => Fate::Failed {
+            error: "internal: a failure classified as sent".into(),
+        },
+        Outcome::Retry { after, why } => Fate::Retry {
+            due_at: now + chrono::Duration::from_std(after).unwrap_or_default(),
+            error: why,
+        },
+        Outcome::Bounced(error) => Fate::Bounced {
+            error,
+            deletion_due_at: kit.campaign.grace.after(now),
+        },
+        Outcome::Failed(error) => Fate::Failed { error },
+        Outcome::Unknown(error) => Fate::Unknown { error },
+        Outcome::PauseCampaign(reason) => Fate::PauseCampaign {
+            reason: pause_message(&reason),
+        },
+    }
+}
+
+/// The marketer reads this in `campaign status`: what happened and what to do.
+fn pause_message(server_said: &str) -> String {
+    format!(
+        "paused: the mail server refused our sender for a policy reason ({server_said}). \
+         This is not the recipients' fault. Check the sending domain's SPF, DKIM and DMARC \
+         records and the account's sending limits, then run `reconsent campaign resume`."
+    )
+}
+
+async fn recorder(
+    store: Store,
+    clock: Clock,
+    mut rx: mpsc::Receiver<Done>,
+    counters: Arc<Counters>,
+) -> Result<()> {
+    let mut batch = Vec::new();
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok(d) => batch.push(d),
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<_> = batch
+            .drain(..)
+            .map(|d| {
+                let counter = match &d.fate {
+                    Fate::Sent { .. } => Some(&counters.sent),
+                    Fate::Retry { .. } => Some(&counters.retried),
+                    Fate::Bounced { .. } => Some(&counters.bounced),
+                    Fate::Failed { .. } => Some(&counters.failed),
+                    Fate::Unknown { .. } => Some(&counters.unknown),
+                    Fate::PauseCampaign { .. } | Fate::Released => None,
+                };
+                if let Some(c) = counter {
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+                (d.delivery_id, d.contact_id, d.campaign_id, d.fate)
+            })
+            .collect();
+        store
+            .record(&rows, clock.now())
+            .await
+            .context("cannot record what was sent")?;
+    }
+    Ok(())
+}
+
+async fn renew_leases(store: Store, worker: String, clock: Clock) {
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        let until = clock.now() + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        if let Err(e) = store.renew_leases(&worker, until).await {
+            tracing::warn!("cannot renew the claims: {e:#}");
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Sending: claims due deliveries, renders them, throttles, hands them to the
+//! transport, and records each fate.
+//!
+//! | module | does |
+//! |---|---|
+//! | [`engine`] | the pipeline: claim, throttle, connections, group-committed marks, recorder |
+//! | [`outcome`] | what an SMTP answer means: retry, bounce, fail, unknown, pause (pure) |
+//! | [`transport`] | `file://` outbox and phase-aware SMTP sessions |
+//! | [`clock`] | real time, or `--now` moving forward |
+
+pub mod clock;
+pub mod command;
+pub mod engine;
+pub mod outcome;
+pub mod transport;
+
+pub use clock::Clock;
+pub use engine::{SendOptions, SendReport, Sender};

@@ -1,0 +1,363 @@
+//! Where messages go: `file://DIR` (an `.eml` per message, the default, no server
+//! needed) or SMTP (`smtp://`, `smtps://`, `smtp+starttls://user:pass@host:port`).
+//!
+//! The SMTP session drives MAIL, RCPT, DATA and the body itself, rather than lettre's
+//! all-in-one `send`, so that every failure carries the phase it happened in: before
+//! the body is on the wire a retry is safe; after it, a lost connection is `unknown`.
+
+use super::outcome::{Failure, Phase};
+use anyhow::{Context, Result, bail};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tls {
+    None,
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// Plain, then STARTTLS; refused if the server does not offer it.
+    StartTls,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    pub credentials: Option<(String, String)>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportConfig {
+    File(PathBuf),
+    Smtp(SmtpConfig),
+}
+
+impl TransportConfig {
+    pub fn parse(spec: &str) -> Result<Self> {
+        if let Some(dir) = spec.strip_prefix("file://") {
+            if dir.is_empty() {
+                bail!("transport '{spec}': file:// needs a folder, e.g. file://outbox");
+            }
+            return Ok(Self::File(PathBuf::from(dir)));
+        }
+        let url = url::Url::parse(spec).with_context(|| {
+            format!("transport '{spec}' is not a URL (expected e.g. smtp://localhost:25 or file://outbox)")
+        })?;
+        let (tls, default_port) = match url.scheme() {
+            "smtp" => (Tls::None, 25),
+            "smtps" => (Tls::Implicit, 465),
+            "smtp+starttls" => (Tls::StartTls, 587),
+            other => bail!(
+                "transport '{spec}': unknown scheme '{other}' (use smtp, smtps, smtp+starttls or file)"
+            ),
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .with_context(|| format!("transport '{spec}' names no host"))?
+            .trim_matches(['[', ']'])
+            .to_string();
+        let decode = |s: &str| {
+            percent_decode(s)
+                .with_context(|| format!("transport '{spec}': bad %-escape in the credentials"))
+        };
+        let credentials = match (url.username(), url.password()) {
+            ("", None) => None,
+            (user, pass) => Some((decode(user)?, decode(pass.unwrap_or(""))?)),
+        };
+        Ok(Self::Smtp(SmtpConfig {
+            host,
+            port: url.port().unwrap_or(default_port),
+            tls,
+            credentials,
+            timeout: Duration::from_secs(60),
+        }))
+    }
+
+    /// For messages: the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::File(dir) => format!("file://{}", dir.display()),
+            Self::Smtp(c) => format!("{}:{}", c.host, c.port),
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> Result<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3).context("truncated escape")?;
+            out.push(u8::from_str_radix(hex, 16)?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Ok(String::from_utf8(out)?)
+}
+
+/// One connection's worth of sending: each sending task owns one and reuses it.
+pub enum Transport {
+    File(PathBuf),
+    Smtp(Box<SmtpSession>),
+}
+
+impl Transport {
+    pub fn new(config: &TransportConfig) -> Result<Self> {
+        Ok(match config {
+            TransportConfig::File(dir) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create the outbox {}", dir.display()))?;
+                Self::File(dir.clone())
+            }
+            TransportConfig::Smtp(c) => Self::Smtp(Box::new(SmtpSession {
+                config: c.clone(),
+                conn: None,
+            })),
+        })
+    }
+
+    /// Hands one message over. `from` and `to` are envelope addresses.
+    pub async fn send(
+        &mut self,
+        from: &str,
+        to: &str,
+        message_id: &str,
+        bytes: &[u8],
+    ) -> Result<(), (Failure, Phase)> {
+        match self {
+            Self::File(dir) => write_eml(dir, message_id, bytes)
+                .await
+                .map_err(|e| (Failure::Connection(format!("{e:#}")), Phase::Connect)),
+            Self::Smtp(session) => session.send(from, to, bytes).await,
+        }
+    }
+
+    pub async fn close(&mut self) {
+        if let Self::Smtp(session) = self
+            && let Some(mut conn) = session.conn.take()
+        {
+            let _ = conn.quit().await;
+        }
+    }
+}
+
+/// Written under a temporary name and renamed, so a reader of the outbox never sees
+/// half a message.
+async fn write_eml(dir: &std::path::Path, message_id: &str, bytes: &[u8]) -> Result<()> {
+    let stem: String = message_id
+        .trim_matches(['<', '>'])
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let tmp = dir.join(format!(".{stem}.tmp"));
+    let path = dir.join(format!("{stem}.eml"));
+    tokio::fs::write(&tmp, bytes).await?;
+    tokio::fs::rename(&tmp, &path).await?;
+    Ok(())
+}
+
+pub struct SmtpSession {
+    config: SmtpConfig,
+    conn: Option<AsyncSmtpConnection>,
+}
+
+impl SmtpSession {
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
+        self.try_connect().await.map_err(|e| match e {
+            ConnectError::Smtp(e) => failure(&e),
+            ConnectError::NoStartTls => Failure::Connection(
+                "the server does not offer STARTTLS, and smtp+starttls:// refuses to send in the clear".into(),
+            ),
+        })
+    }
+
+    async fn try_connect(&self) -> Result<AsyncSmtpConnection, ConnectError> {
+        let c = &self.config;
+        let client_id = ClientId::default();
+        let implicit = match c.tls {
+            Tls::Implicit => Some(TlsParameters::new(c.host.clone())?),
+            _ => None,
+        };
+        let mut conn = AsyncSmtpConnection::connect_tokio1(
+            (c.host.as_str(), c.port),
+            Some(c.timeout),
+            &client_id,
+            implicit,
+            None,
+        )
+        .await?;
+        if c.tls == Tls::StartTls {
+            conn.starttls(TlsParameters::new(c.host.clone())?, &client_id)
+                .await?;
+            if !conn.is_encrypted() {
+                return Err(ConnectError::NoStartTls);
+            }
+        }
+        if let Some((user, pass)) = &c.credentials {
+            conn.auth(
+                &[Mechanism::Plain, Mechanism::Login],
+                &Credentials::new(user.clone(), pass.clone()),
+            )
+            .await?;
+        }
+        Ok(conn)
+    }
+
+    async fn send(&mut self, from: &str, to: &str, bytes: &[u8]) -> Result<(), (Failure, Phase)> {
+        let mut conn = match self.conn.take() {
+            Some(conn) if !conn.has_broken() => conn,
+            _ => self.connect().await.map_err(|f| (f, Phase::Connect))?,
+        };
+        let envelope_err = |e: lettre::transport::smtp::Error| (failure(&e), Phase::Envelope);
+        let parse = |a: &str| {
+            a.parse::<lettre::Address>().map_err(|e| {
+                (
+                    Failure::Reply {
+                        code: 553,
+                        text: format!("5.1.3 '{a}' is not a deliverable address: {e}"),
+                    },
+                    Phase::Envelope,
+                )
+            })
+        };
+        let (from, to) = (parse(from)?, parse(to)?);
+        let mut params = Vec::new();
+        if !bytes.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
+            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let ascii = |a: &lettre::Address| <lettre::Address as AsRef<str>>::as_ref(a).is_ascii();
+        if !(ascii(&from) && ascii(&to)) {
+            params.push(MailParameter::SmtpUtfEight);
+        }
+        let envelope = async {
+            conn.command(Mail::new(Some(from), params)).await?;
+            conn.command(Rcpt::new(to, vec![])).await?;
+            conn.command(Data).await
+        }
+        .await;
+        if let Err(e) = envelope {
+            // A refused envelope leaves the connection usable once reset.
+            if (e.is_transient() || e.is_permanent()) && conn.command(Rset).await.is_ok() {
+                self.conn = Some(conn);
+            } else {
+                conn.abort().await;
+            }
+            return Err(envelope_err(e));
+        }
+        match conn.message(bytes).await {
+            Ok(_) => {
+                self.conn = Some(conn);
+                Ok(())
+            }
+            Err(e) => {
+                if e.is_transient() || e.is_permanent() {
+                    self.conn = Some(conn);
+                } else {
+                    conn.abort().await;
+                }
+                Err((failure(&e), Phase::Body))
+            }
+        }
+    }
+}
+
+enum ConnectError {
+    Smtp(lettre::transport::smtp::Error),
+    NoStartTls,
+}
+
+impl From<lettre::transport::smtp::Error> for ConnectError {
+    fn from(e: lettre::transport::smtp::Error) -> Self {
+        Self::Smtp(e)
+    }
+}
+
+/// lettre's error as the sender's `Failure`: a reply with its code and text, or a
+/// broken connection.
+fn failure(e: &lettre::transport::smtp::Error) -> Failure {
+    match e.status() {
+        Some(code) if e.is_transient() || e.is_permanent() => {
+            let shown = e.to_string();
+            // Display is "permanent error (550): 5.1.1 text"; keep the server's words.
+            let text = shown
+                .split_once("): ")
+                .map_or(shown.as_str(), |(_, t)| t)
+                .to_string();
+            Failure::Reply {
+                code: code.to_string().parse().unwrap_or(500),
+                text,
+            }
+        }
+        _ => Failure::Connection(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_transports() {
+        let smtp = |host: &str, port, tls, creds: Option<(&str, &str)>| {
+            TransportConfig::Smtp(SmtpConfig {
+                host: host.into(),
+                port,
+                tls,
+                credentials: creds.map(|(u, p)| (u.into(), p.into())),
+                timeout: Duration::from_secs(60),
+            })
+        };
+        let cases = [
+            ("file://outbox", TransportConfig::File("outbox".into())),
+            (
+                "file:///var/mail/out",
+                TransportConfig::File("/var/mail/out".into()),
+            ),
+            (
+                "smtp://127.0.0.1:2525",
+                smtp("127.0.0.1", 2525, Tls::None, None),
+            ),
+            (
+                "smtp://mail.example.com",
+                smtp("mail.example.com", 25, Tls::None, None),
+            ),
+            (
+                "smtps://u:p@mail.example.com",
+                smtp("mail.example.com", 465, Tls::Implicit, Some(("u", "p"))),
+            ),
+            (
+                "smtp+starttls://news%40shop.example:s%3Acret@smtp.example.com:587",
+                smtp(
+                    "smtp.example.com",
+                    587,
+                    Tls::StartTls,
+                    Some(("news@shop.example", "s:cret")),
+                ),
+            ),
+            ("smtp://[::1]:25", smtp("::1", 25, Tls::None, None)),
+        ];
+        for (spec, want) in cases {
+            assert_eq!(TransportConfig::parse(spec).unwrap(), want, "{spec}");
+        }
+        for bad in ["", "file://", "outbox", "http://x", "smtp://", "smtp://:25"] {
+            assert!(TransportConfig::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

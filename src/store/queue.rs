@@ -1,0 +1,578 @@
+//! Campaigns and the delivery queue (SQLite).
+//!
+//! Two senders on one database never send one delivery twice: claiming is a single
+//! `UPDATE … RETURNING`, and SQLite runs one writer at a time.
+
+use super::sqlite::{COLUMNS, SqliteStore, stored_from_row};
+use super::{LedgerEntry, StoredContact};
+use crate::domain::{Instant, from_unix};
+use anyhow::Result;
+use sqlx::{QueryBuilder, Row, Sqlite};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub name: String,
+    pub definition: String,
+    pub definition_sha256: String,
+    pub source_file: String,
+    /// The template files as launched, as JSON `{ "path": "content" }`.
+    pub templates: String,
+    pub state: String,
+    pub state_reason: Option<String>,
+    pub launched_at: Instant,
+}
+
+/// A delivery claimed by a sender, with its contact.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub delivery_id: i64,
+    pub campaign_id: i64,
+    pub wave: i64,
+    pub attempts: i64,
+    pub contact: StoredContact,
+}
+
+/// What became of one delivery.
+#[derive(Debug, Clone)]
+pub enum Fate {
+    Sent {
+        message_id: String,
+        content_sha256: String,
+        ledger: Box<LedgerEntry>,
+    },
+    Retry {
+        due_at: Instant,
+        error: String,
+    },
+    Bounced {
+        error: String,
+        deletion_due_at: Instant,
+    },
+    Failed {
+        error: String,
+    },
+    Unknown {
+        error: String,
+    },
+    /// Back to the queue, untouched by blame; the campaign pauses with this reason.
+    PauseCampaign {
+        reason: String,
+    },
+    /// Claimed but never started (the campaign was paused or the sender stopped).
+    Released,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct QueueState {
+    /// Due now and not claimed.
+    pub due: i64,
+    /// Claimed or being sent by some sender.
+    pub in_flight: i64,
+    /// Waiting for a later time (retries).
+    pub later: i64,
+}
+
+pub struct LaunchTx {
+    tx: sqlx::Transaction<'static, Sqlite>,
+}
+
+impl LaunchTx {
+    /// Creates the campaign; `None` if one of that name exists (launching twice is a no-op).
+    pub async fn create_campaign(
+        &mut self,
+        name: &str,
+        definition: &str,
+        definition_sha256: &str,
+        source_file: &str,
+        templates: &str,
+        now: Instant,
+    ) -> Result<Option<i64>> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO campaigns (name, definition, definition_sha256, source_file, templates, launched_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
+        )
+        .bind(name)
+        .bind(definition)
+        .bind(definition_sha256)
+        .bind(source_file)
+        .bind(templates)
+        .bind(now.timestamp())
+        .bind(now.timestamp())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    /// Queues one wave for these contacts; a contact already queued for it is skipped.
+    pub async fn enqueue(
+        &mut self,
+        campaign_id: i64,
+        wave: i64,
+        contact_ids: &[i64],
+        due_at: Instant,
+    ) -> Result<u64> {
+        enqueue(&mut self.tx, campaign_id, wave, contact_ids, due_at).await
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+async fn enqueue(
+    conn: &mut sqlx::SqliteConnection,
+    campaign_id: i64,
+    wave: i64,
+    contact_ids: &[i64],
+    due_at: Instant,
+) -> Result<u64> {
+    let mut added = 0;
+    for chunk in contact_ids.chunks(4_000) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) ",
+        );
+        qb.push_values(chunk, |mut b, id| {
+            b.push_bind(campaign_id)
+                .push_bind(*id)
+                .push_bind(wave)
+                .push_bind(due_at.timestamp());
+        });
+        qb.push(" ON CONFLICT (campaign_id, contact_id, wave) DO NOTHING");
+        added += qb.build().execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(added)
+}
+
+fn campaign_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<CampaignRow> {
+    Ok(CampaignRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        definition: r.try_get("definition")?,
+        definition_sha256: r.try_get("definition_sha256")?,
+        source_file: r.try_get("source_file")?,
+        templates: r.try_get("templates")?,
+        state: r.try_get("state")?,
+        state_reason: r.try_get("state_reason")?,
+        launched_at: from_unix(r.try_get("launched_at")?),
+    })
+}
+
+impl SqliteStore {
+    pub async fn begin_launch(&self) -> Result<LaunchTx> {
+        Ok(LaunchTx {
+            tx: self.pool.begin().await?,
+        })
+    }
+
+    pub async fn campaign(&self, name: &str) -> Result<Option<CampaignRow>> {
+        let row = sqlx::query("SELECT * FROM campaigns WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(campaign_from_row).transpose()
+    }
+
+    pub async fn campaign_by_id(&self, id: i64) -> Result<Option<CampaignRow>> {
+        let row = sqlx::query("SELECT * FROM campaigns WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(campaign_from_row).transpose()
+    }
+
+    pub async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
+        let rows = sqlx::query("SELECT * FROM campaigns ORDER BY launched_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(campaign_from_row).collect()
+    }
+
+    pub async fn set_campaign_state(
+        &self,
+        id: i64,
+        state: &str,
+        reason: Option<&str>,
+        now: Instant,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE campaigns SET state = ?, state_reason = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(state)
+        .bind(reason)
+        .bind(now.timestamp())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Cancels what has not gone out; returns how many deliveries were cancelled.
+    pub async fn cancel_pending(&self, campaign_id: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET state = 'cancelled' WHERE campaign_id = ? AND state IN ('queued', 'retry')",
+        )
+        .bind(campaign_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Deliveries left by senders that stopped: never-started ones go back to the
+    /// queue; started ones become `unknown`. Returns (requeued, unknown).
+    pub async fn recover_abandoned(&self, now: Instant) -> Result<(u64, u64)> {
+        let mut tx = self.pool.begin().await?;
+        let requeued = sqlx::query(
+            "UPDATE deliveries SET state = 'queued', worker = NULL, lease_until = NULL \
+             WHERE state = 'claimed' AND lease_until < ?",
+        )
+        .bind(now.timestamp())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let unknown = sqlx::query(
+            "UPDATE deliveries SET state = 'unknown', worker = NULL, lease_until = NULL, \
+             last_error = 'the sender stopped while handing this message to the mail server; not resent, to avoid a duplicate' \
+             WHERE state = 'sending' AND lease_until < ?",
+        )
+        .bind(now.timestamp())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok((requeued, unknown))
+    }
+
+    /// Claims up to `limit` due deliveries of a running campaign for `worker`.
+    pub async fn claim(
+        &self,
+        worker: &str,
+        campaign_id: i64,
+        now: Instant,
+        lease_until: Instant,
+        limit: i64,
+    ) -> Result<Vec<Claimed>> {
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "UPDATE deliveries SET state = 'claimed', worker = ?, lease_until = ? \
+             WHERE id IN (SELECT d.id FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id \
+                          WHERE d.campaign_id = ? AND c.state = 'running' AND d.state IN ('queued', 'retry') \
+                          AND d.due_at <= ? ORDER BY d.due_at, d.id LIMIT ?) \
+             RETURNING id, wave, attempts",
+        )
+        .bind(worker)
+        .bind(lease_until.timestamp())
+        .bind(campaign_id)
+        .bind(now.timestamp())
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT d.id AS delivery_id, c.id, c.public_id, {} FROM deliveries d JOIN contacts c ON c.id = d.contact_id WHERE d.id IN (",
+            COLUMNS
+                .split(", ")
+                .map(|col| format!("c.{col}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let mut sep = qb.separated(", ");
+        for (id, _, _) in &ids {
+            sep.push_bind(*id);
+        }
+        qb.push(") ORDER BY d.id");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let meta: BTreeMap<i64, (i64, i64)> =
+            ids.into_iter().map(|(id, w, a)| (id, (w, a))).collect();
+        rows.iter()
+            .map(|r| {
+                let delivery_id: i64 = r.try_get("delivery_id")?;
+                let (wave, attempts) = meta.get(&delivery_id).copied().unwrap_or_default();
+                Ok(Claimed {
+                    delivery_id,
+                    campaign_id,
+                    wave,
+                    attempts,
+                    contact: stored_from_row(r)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Gives back claims that were never started.
+    pub async fn release(&self, ids: &[i64]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        release(&mut tx, ids).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Keeps a live sender's claims from being taken for abandoned.
+    pub async fn renew_leases(&self, worker: &str, lease_until: Instant) -> Result<()> {
+        sqlx::query("UPDATE deliveries SET lease_until = ? WHERE worker = ? AND state IN ('claimed', 'sending')")
+            .bind(lease_until.timestamp())
+            .bind(worker)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The point of no return: once this is committed, a crash makes these `unknown`.
+    pub async fn mark_sending(&self, ids: &[i64]) -> Result<()> {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1 WHERE state = 'claimed' AND id IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for id in ids {
+            sep.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build().execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Records fates in one transaction. `contact_ids` maps each delivery to its contact.
+    pub async fn record(&self, results: &[(i64, i64, i64, Fate)], now: Instant) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (delivery_id, contact_id, campaign_id, fate) in results {
+            let update = |state: &'static str| {
+                sqlx::query(
+                    "UPDATE deliveries SET state = ?, worker = NULL, lease_until = NULL, last_error = ?, \
+                     due_at = COALESCE(?, due_at), message_id = COALESCE(?, message_id), \
+                     content_sha256 = COALESCE(?, content_sha256), sent_at = COALESCE(?, sent_at) WHERE id = ?",
+                )
+                .bind(state)
+            };
+            let none_s: Option<String> = None;
+            let none_i: Option<i64> = None;
+            match fate {
+                Fate::Sent {
+                    message_id,
+                    content_sha256,
+                    ledger,
+                } => {
+                    update("sent")
+                        .bind(none_s.clone())
+                        .bind(none_i)
+                        .bind(message_id)
+                        .bind(content_sha256)
+                        .bind(now.timestamp())
+                        .bind(delivery_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    insert_ledger(&mut tx, *contact_id, ledger).await?;
+                }
+                Fate::Retry { due_at, error } => {
+                    update("retry")
+                        .bind(error)
+                        .bind(due_at.timestamp())
+                        .bind(none_s.clone())
+                        .bind(none_s.clone())
+                        .bind(none_i)
+                        .bind(delivery_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Fate::Bounced {
+                    error,
+                    deletion_due_at,
+                } => {
+                    update("bounced")
+                        .bind(error)
+                        .bind(none_i)
+                        .bind(none_s.clone())
+                        .bind(none_s.clone())
+                        .bind(none_i)
+                        .bind(delivery_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("INSERT INTO suppressions (contact_id, reason, at) VALUES (?, 'hard_bounce', ?) ON CONFLICT DO NOTHING")
+                        .bind(contact_id)
+                        .bind(now.timestamp())
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("INSERT INTO deletion_queue (contact_id, reason, queued_at, due_at) VALUES (?, 'hard_bounce', ?, ?) ON CONFLICT DO NOTHING")
+                        .bind(contact_id)
+                        .bind(now.timestamp())
+                        .bind(deletion_due_at.timestamp())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Fate::Failed { error } | Fate::Unknown { error } => {
+                    let state = if matches!(fate, Fate::Failed { .. }) {
+                        "failed"
+                    } else {
+                        "unknown"
+                    };
+                    update(state)
+                        .bind(error)
+                        .bind(none_i)
+                        .bind(none_s.clone())
+                        .bind(none_s.clone())
+                        .bind(none_i)
+                        .bind(delivery_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Fate::Released => release(&mut tx, &[*delivery_id]).await?,
+                Fate::PauseCampaign { reason } => {
+                    // Not the recipient's fault: the attempt is not counted against them.
+                    sqlx::query(
+                        "UPDATE deliveries SET state = 'queued', worker = NULL, lease_until = NULL, \
+                         attempts = max(attempts - 1, 0), last_error = ? WHERE id = ?",
+                    )
+                    .bind(reason)
+                    .bind(delivery_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE campaigns SET state = 'paused', state_reason = ?, updated_at = ? WHERE id = ? AND state = 'running'",
+                    )
+                    .bind(reason)
+                    .bind(now.timestamp())
+                    .bind(campaign_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether there is work: for `send --until-idle`.
+    pub async fn queue_state(&self, campaign_id: Option<i64>, now: Instant) -> Result<QueueState> {
+        let row = sqlx::query(
+            "SELECT \
+               coalesce(sum(d.state IN ('queued', 'retry') AND d.due_at <= ?1 AND c.state = 'running'), 0) AS due, \
+               coalesce(sum(d.state IN ('claimed', 'sending')), 0) AS in_flight, \
+               coalesce(sum(d.state IN ('queued', 'retry') AND d.due_at > ?1 AND c.state = 'running'), 0) AS later \
+             FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id \
+             WHERE (?2 IS NULL OR d.campaign_id = ?2)",
+        )
+        .bind(now.timestamp())
+        .bind(campaign_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(QueueState {
+            due: row.try_get("due")?,
+            in_flight: row.try_get("in_flight")?,
+            later: row.try_get("later")?,
+        })
+    }
+
+    /// Delivery counts by wave and state.
+    pub async fn delivery_counts(&self, campaign_id: i64) -> Result<BTreeMap<(i64, String), i64>> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT wave, state, count(*) FROM deliveries WHERE campaign_id = ? GROUP BY wave, state",
+        )
+        .bind(campaign_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(w, s, n)| ((w, s), n)).collect())
+    }
+
+    pub async fn is_suppressed(&self, contact_id: i64) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM suppressions WHERE contact_id = ?")
+            .bind(contact_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Suppressed contact ids (bounced, left): for excluding them from an audience.
+    pub async fn suppressed_ids(&self) -> Result<std::collections::HashSet<i64>> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT contact_id FROM suppressions")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids.into_iter().collect())
+    }
+}
+
+/// Claimed rows back to the queue, or to `cancelled` if their campaign was cancelled.
+async fn release(conn: &mut sqlx::SqliteConnection, ids: &[i64]) -> Result<()> {
+    for chunk in ids.chunks(500) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "UPDATE deliveries SET worker = NULL, lease_until = NULL, state = CASE \
+             (SELECT state FROM campaigns c WHERE c.id = deliveries.campaign_id) \
+             WHEN 'cancelled' THEN 'cancelled' ELSE 'queued' END WHERE state = 'claimed' AND id IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_ledger(
+    conn: &mut sqlx::SqliteConnection,
+    contact_id: i64,
+    e: &LedgerEntry,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ledger (contact_id, event, at, campaign, wave, ip, user_agent, content_sha256, \
+         privacy_sha256, message_id, policy_version, suspect, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(contact_id)
+    .bind(&e.event)
+    .bind(e.at.timestamp())
+    .bind(&e.campaign)
+    .bind(&e.wave)
+    .bind(&e.ip)
+    .bind(&e.user_agent)
+    .bind(&e.content_sha256)
+    .bind(&e.privacy_sha256)
+    .bind(&e.message_id)
+    .bind(&e.policy_version)
+    .bind(e.suspect)
+    .bind(e.detail.as_ref().map(|d| d.to_string()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Answers recorded for a campaign: distinct contacts per (event, suspect).
+#[derive(Debug, Default, Clone)]
+pub struct AnswerCounts {
+    pub by_event: BTreeMap<(String, bool), i64>,
+    pub queued_for_deletion: i64,
+    pub purged: i64,
+}
+
+impl SqliteStore {
+    pub async fn answer_counts(&self, campaign: &CampaignRow) -> Result<AnswerCounts> {
+        let rows: Vec<(String, bool, i64)> = sqlx::query_as(
+            "SELECT event, suspect, count(DISTINCT contact_id) FROM ledger \
+             WHERE campaign = ? AND event IN ('viewed', 'confirmed', 'left') GROUP BY event, suspect",
+        )
+        .bind(&campaign.name)
+        .fetch_all(&self.pool)
+        .await?;
+        let queued_for_deletion: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM deletion_queue WHERE contact_id IN \
+             (SELECT contact_id FROM deliveries WHERE campaign_id = ?)",
+        )
+        .bind(campaign.id)
+        .fetch_one(&self.pool)
+        .await?;
+        let purged: i64 = sqlx::query_scalar(
+            "SELECT count(DISTINCT contact_id) FROM ledger WHERE event = 'erased' AND contact_id IN \
+             (SELECT contact_id FROM deliveries WHERE campaign_id = ?)",
+        )
+        .bind(campaign.id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(AnswerCounts {
+            by_event: rows.into_iter().map(|(e, s, n)| ((e, s), n)).collect(),
+            queued_for_deletion,
+            purged,
+        })
+    }
+}
