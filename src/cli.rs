@@ -58,6 +58,8 @@ enum Command {
     Audit,
     /// Why one contact is in its class, rule by rule.
     Explain { email: String },
+    /// The consent ledger of one contact: every recorded fact, in order (proof under GDPR Art. 7(1)).
+    Evidence { email: String },
     /// Check, preview, launch and steer a campaign defined in campaigns/NAME.toml.
     #[command(subcommand)]
     Campaign(CampaignCommand),
@@ -191,6 +193,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Audit => audit(&ctx).await,
         Command::Explain { email } => explain(&ctx, &email).await,
+        Command::Evidence { email } => evidence(&ctx, &email).await,
         Command::Campaign(cmd) => campaign(&ctx, cmd).await,
         Command::Send {
             campaign,
@@ -479,6 +482,56 @@ fn print_audit(
     }
     println!();
     println!("Why a contact is in its class: reconsent explain ADDRESS");
+}
+
+async fn evidence(ctx: &Ctx, email: &str) -> Result<ExitCode> {
+    let address = EmailAddress::parse(email)?;
+    let store = ctx.store().await?;
+    let stored = store
+        .contact_by_key(address.key())
+        .await?
+        .with_context(|| format!("no contact with the address {address}"))?;
+    let entries = store.ledger(stored.id).await?;
+    if ctx.json {
+        print_json(&json!({
+            "email": stored.contact.email.as_str(),
+            "entries": entries,
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Consent ledger of {} ({} entries)",
+        stored.contact.email,
+        entries.len()
+    );
+    for e in &entries {
+        let mut facts = Vec::new();
+        for (k, v) in [
+            ("campaign", &e.campaign),
+            ("wave", &e.wave),
+            ("ip", &e.ip),
+            ("user agent", &e.user_agent),
+            ("message", &e.message_id),
+            ("content sha256", &e.content_sha256),
+        ] {
+            if let Some(v) = v {
+                facts.push(format!("{k} {v}"));
+            }
+        }
+        if e.suspect {
+            facts.push("SUSPECT (too soon after delivery, or a mail scanner)".into());
+        }
+        println!(
+            "  {}  {:<10} {}",
+            e.at.format("%Y-%m-%d %H:%M:%S UTC"),
+            e.event,
+            facts.join(", ")
+        );
+        if let Some(d) = &e.detail {
+            println!("  {:>23} {d}", "");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn explain(ctx: &Ctx, email: &str) -> Result<ExitCode> {

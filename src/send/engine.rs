@@ -310,8 +310,16 @@ impl Sender {
             .await?;
         let n = claimed.len();
         let mut rest = claimed.into_iter();
+        let mut checked = std::time::Instant::now();
         for claimed in rest.by_ref() {
             limiter.until_ready().await;
+            // A pause or cancel from the command line takes effect within a second.
+            if checked.elapsed() >= Duration::from_secs(1) {
+                checked = std::time::Instant::now();
+                if !self.store.campaign_running(kit.campaign_id).await? {
+                    paused.store(true, Ordering::Relaxed);
+                }
+            }
             if self.stop.load(Ordering::Relaxed) || paused.load(Ordering::Relaxed) {
                 self.store.release(&[claimed.delivery_id]).await?;
                 break;
@@ -329,10 +337,7 @@ impl Sender {
         if !unsent.is_empty() {
             self.store.release(&unsent).await?;
         }
-        // Someone may have paused or cancelled it from the command line meanwhile.
-        if let Some(row) = self.store.campaign_by_id(kit.campaign_id).await?
-            && row.state != "running"
-        {
+        if !self.store.campaign_running(kit.campaign_id).await? {
             paused.store(true, Ordering::Relaxed);
         }
         Ok(n)

@@ -182,6 +182,14 @@ impl SqliteStore {
         row.as_ref().map(campaign_from_row).transpose()
     }
 
+    pub async fn campaign_running(&self, id: i64) -> Result<bool> {
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM campaigns WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(state.as_deref() == Some("running"))
+    }
+
     pub async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
         let rows = sqlx::query("SELECT * FROM campaigns ORDER BY launched_at, id")
             .fetch_all(&self.pool)

@@ -1,6 +1,8 @@
 //! A fresh working folder and database per test, and the built `reconsent` binary.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
@@ -81,6 +83,64 @@ pub struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+impl Sandbox {
+    /// An initialised base with the example contacts, and the shipped campaign and
+    /// templates copied in, the campaign sending at `rate`.
+    pub fn with_campaign(rate: &str) -> Self {
+        let sb = Self::new();
+        sb.ok(&["import", examples().to_str().unwrap()]);
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(&root.join("templates"), &sb.path("templates"));
+        std::fs::create_dir_all(sb.path("campaigns")).unwrap();
+        let campaign = std::fs::read_to_string(root.join("campaigns/example.toml")).unwrap();
+        let campaign: String = campaign
+            .lines()
+            .map(|l| {
+                if l.starts_with("rate =") {
+                    format!("rate = \"{rate}\"")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        sb.write("campaigns/example.toml", campaign);
+        sb
+    }
+
+    /// Runs with the transport pointed at `url`.
+    pub fn run_with(&self, url: &str, args: &[&str]) -> Output {
+        let out = self
+            .cmd()
+            .env("RECONSENT__TRANSPORT", url)
+            .env("RECONSENT__SENDING__RETRY_FIRST", "1s")
+            .args(args)
+            .output()
+            .expect("run reconsent");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        self.json(&["campaign", "status", "spring-reconsent"])
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
 
 pub fn examples() -> PathBuf {
