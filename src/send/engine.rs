@@ -149,14 +149,12 @@ impl Sender {
 
         let (job_tx, job_rx) = mpsc::channel::<Job>(self.connections * 2);
         let job_rx = Arc::new(tokio::sync::Mutex::new(job_rx));
-        let (mark_tx, mark_rx) = mpsc::channel::<(i64, oneshot::Sender<bool>)>(1024);
-        let (done_tx, done_rx) = mpsc::channel::<Done>(4096);
+        let (journal_tx, journal_rx) = mpsc::channel::<Write>(4096);
         let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(mark_committer(self.store.clone(), mark_rx));
-        let recorder = tokio::spawn(recorder(
+        let journal = tokio::spawn(journal(
             self.store.clone(),
             self.clock,
-            done_rx,
+            journal_rx,
             self.counters.clone(),
         ));
         for _ in 0..self.connections {
@@ -164,13 +162,12 @@ impl Sender {
             tasks.spawn(connection_task(
                 transport,
                 job_rx.clone(),
-                mark_tx.clone(),
-                done_tx.clone(),
+                journal_tx.clone(),
                 self.clock,
                 self.backoff,
             ));
         }
-        drop((mark_tx, done_tx));
+        drop(journal_tx);
 
         let renew = tokio::spawn(renew_leases(
             self.store.clone(),
@@ -191,7 +188,7 @@ impl Sender {
             .await;
         drop(job_tx);
         while tasks.join_next().await.is_some() {}
-        recorder.await.context("the recorder stopped")??;
+        journal.await.context("the journal stopped")??;
         renew.abort();
         result?;
         // Campaigns the server made us pause: say why.
@@ -353,95 +350,91 @@ pub fn quota(per_second: f64, burst: u32) -> Quota {
         .allow_burst(burst)
 }
 
-/// Commits `sending` marks in groups: each connection waits for its own mark to be
-/// durable, and one commit serves every connection that asked meanwhile.
-async fn mark_committer(store: Store, mut rx: mpsc::Receiver<(i64, oneshot::Sender<bool>)>) {
-    let mut batch = Vec::new();
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < 512 {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
-            }
-        }
-        let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
-        let ok = match store.mark_sending(&ids).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!("cannot record that messages are being sent: {e:#}");
-                false
-            }
-        };
-        for (_, ack) in batch.drain(..) {
-            let _ = ack.send(ok);
-        }
-    }
-}
+/// Jobs a connection takes at once: only what is already waiting, never waiting for
+/// more, so a slow rate sends one at a time and a fast one shares each journal round.
+const CONNECTION_BATCH: usize = 32;
 
 async fn connection_task(
     mut transport: Transport,
     jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
-    marks: mpsc::Sender<(i64, oneshot::Sender<bool>)>,
-    done: mpsc::Sender<Done>,
+    journal: mpsc::Sender<Write>,
     clock: Clock,
     backoff: Backoff,
 ) {
+    let mut batch = Vec::with_capacity(CONNECTION_BATCH);
     loop {
-        let job = { jobs.lock().await.recv().await };
-        let Some(job) = job else { break };
-        let c = &job.claimed;
-        let finish = |fate| Done {
-            delivery_id: c.delivery_id,
-            contact_id: c.contact.id,
-            campaign_id: c.campaign_id,
-            fate,
-        };
-        if job.paused.load(Ordering::Relaxed) {
-            let _ = done.send(finish(Fate::Released)).await;
-            continue;
+        if jobs
+            .lock()
+            .await
+            .recv_many(&mut batch, CONNECTION_BATCH)
+            .await
+            == 0
+        {
+            break;
         }
         let now = clock.now();
-        let message = match job.kit.message(&c.contact, c.wave as usize, now) {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = done
-                    .send(finish(Fate::Failed {
-                        error: format!("could not build the message: {e:#}"),
-                    }))
-                    .await;
+        let mut done = Vec::with_capacity(batch.len());
+        let mut ready = Vec::with_capacity(batch.len());
+        for job in batch.drain(..) {
+            let finish = |fate| Done {
+                delivery_id: job.claimed.delivery_id,
+                contact_id: job.claimed.contact.id,
+                campaign_id: job.claimed.campaign_id,
+                fate,
+            };
+            if job.paused.load(Ordering::Relaxed) {
+                done.push(finish(Fate::Released));
                 continue;
             }
-        };
-        let (ack_tx, ack_rx) = oneshot::channel();
-        if marks.send((c.delivery_id, ack_tx)).await.is_err() || !ack_rx.await.unwrap_or(false) {
-            // Not marked, so not sent: the lease runs out and it is queued again.
-            continue;
-        }
-        let attempts = (c.attempts + 1) as u32;
-        let result = transport
-            .send(
-                &message.envelope_from,
-                &message.envelope_to,
-                &message.message_id,
-                &message.bytes,
-            )
-            .await;
-        let fate = match result {
-            Ok(()) => Fate::Sent {
-                message_id: message.message_id.clone(),
-                content_sha256: message.content_sha256.clone(),
-                ledger: Box::new(message.ledger_entry(now)),
-            },
-            Err((failure, phase)) => {
-                let outcome = outcome::classify(&failure, phase, attempts, &backoff);
-                if matches!(outcome, Outcome::PauseCampaign(_)) {
-                    job.paused.store(true, Ordering::Relaxed);
-                }
-                fate_of(outcome, &failure, phase, clock, &job.kit)
+            match job
+                .kit
+                .message(&job.claimed.contact, job.claimed.wave as usize, now)
+            {
+                Ok(message) => ready.push((job, message)),
+                Err(e) => done.push(finish(Fate::Failed {
+                    error: format!("could not build the message: {e:#}"),
+                })),
             }
-        };
-        if done.send(finish(fate)).await.is_err() {
+        }
+        let ids: Vec<i64> = ready.iter().map(|(j, _)| j.claimed.delivery_id).collect();
+        let (ack_tx, ack_rx) = oneshot::channel();
+        let marked = !ids.is_empty()
+            && journal.send(Write::Mark(ids, ack_tx)).await.is_ok()
+            && ack_rx.await.unwrap_or(false);
+        // Unmarked means unsent: their leases run out and they are queued again.
+        for (job, message) in ready.into_iter().filter(|_| marked) {
+            let c = &job.claimed;
+            let result = transport
+                .send(
+                    &message.envelope_from,
+                    &message.envelope_to,
+                    &message.message_id,
+                    &message.bytes,
+                )
+                .await;
+            let fate = match result {
+                Ok(()) => Fate::Sent {
+                    message_id: message.message_id.clone(),
+                    content_sha256: message.content_sha256.clone(),
+                    ledger: Box::new(message.ledger_entry(now)),
+                },
+                Err((failure, phase)) => {
+                    let outcome =
+                        outcome::classify(&failure, phase, (c.attempts + 1) as u32, &backoff);
+                    if matches!(outcome, Outcome::PauseCampaign(_)) {
+                        job.paused.store(true, Ordering::Relaxed);
+                    }
+                    fate_of(outcome, &failure, phase, clock, &job.kit)
+                }
+            };
+            done.push(Done {
+                delivery_id: c.delivery_id,
+                contact_id: c.contact.id,
+                campaign_id: c.campaign_id,
+                fate,
+            });
+        }
+        if !done.is_empty() && journal.send(Write::Done(done)).await.is_err() {
             break;
         }
     }
@@ -480,42 +473,57 @@ fn pause_message(server_said: &str) -> String {
     )
 }
 
-async fn recorder(
+/// What a connection asks the journal to write.
+enum Write {
+    /// Mark these deliveries `sending`; answer once that is committed.
+    Mark(Vec<i64>, oneshot::Sender<bool>),
+    Done(Vec<Done>),
+}
+
+/// The sender's only writer: each round commits whatever the connections asked for
+/// meanwhile in one transaction, so they never wait on each other's locks, and one
+/// commit serves many messages.
+async fn journal(
     store: Store,
     clock: Clock,
-    mut rx: mpsc::Receiver<Done>,
+    mut rx: mpsc::Receiver<Write>,
     counters: Arc<Counters>,
 ) -> Result<()> {
-    let mut batch = Vec::new();
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < 512 {
-            match rx.try_recv() {
-                Ok(d) => batch.push(d),
-                Err(_) => break,
+    let mut writes = Vec::new();
+    while rx.recv_many(&mut writes, 2_048).await > 0 {
+        let mut marks = Vec::new();
+        let mut acks = Vec::new();
+        let mut done = Vec::new();
+        for w in writes.drain(..) {
+            match w {
+                Write::Mark(ids, ack) => {
+                    marks.extend(ids);
+                    acks.push(ack);
+                }
+                Write::Done(finished) => {
+                    for d in finished {
+                        let counter = match &d.fate {
+                            Fate::Sent { .. } => Some(&counters.sent),
+                            Fate::Retry { .. } => Some(&counters.retried),
+                            Fate::Bounced { .. } => Some(&counters.bounced),
+                            Fate::Failed { .. } => Some(&counters.failed),
+                            Fate::Unknown { .. } => Some(&counters.unknown),
+                            Fate::PauseCampaign { .. } | Fate::Released => None,
+                        };
+                        if let Some(c) = counter {
+                            c.fetch_add(1, Ordering::Relaxed);
+                        }
+                        done.push((d.delivery_id, d.contact_id, d.campaign_id, d.fate));
+                    }
+                }
             }
         }
-        let rows: Vec<_> = batch
-            .drain(..)
-            .map(|d| {
-                let counter = match &d.fate {
-                    Fate::Sent { .. } => Some(&counters.sent),
-                    Fate::Retry { .. } => Some(&counters.retried),
-                    Fate::Bounced { .. } => Some(&counters.bounced),
-                    Fate::Failed { .. } => Some(&counters.failed),
-                    Fate::Unknown { .. } => Some(&counters.unknown),
-                    Fate::PauseCampaign { .. } | Fate::Released => None,
-                };
-                if let Some(c) = counter {
-                    c.fetch_add(1, Ordering::Relaxed);
-                }
-                (d.delivery_id, d.contact_id, d.campaign_id, d.fate)
-            })
-            .collect();
-        store
-            .record(&rows, clock.now())
-            .await
-            .context("cannot record what was sent")?;
+        let result = store.journal(&marks, &done, clock.now()).await;
+        let ok = result.is_ok();
+        for ack in acks {
+            let _ = ack.send(ok);
+        }
+        result.context("cannot record what was sent")?;
     }
     Ok(())
 }

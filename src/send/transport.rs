@@ -153,7 +153,8 @@ impl Transport {
 }
 
 /// Written under a temporary name and renamed, so a reader of the outbox never sees
-/// half a message.
+/// half a message. Plain blocking calls: a local write of a few kilobytes is quicker
+/// than a hop to tokio's blocking pool and back.
 async fn write_eml(dir: &std::path::Path, message_id: &str, bytes: &[u8]) -> Result<()> {
     let stem: String = message_id
         .trim_matches(['<', '>'])
@@ -168,8 +169,8 @@ async fn write_eml(dir: &std::path::Path, message_id: &str, bytes: &[u8]) -> Res
         .collect();
     let tmp = dir.join(format!(".{stem}.tmp"));
     let path = dir.join(format!("{stem}.eml"));
-    tokio::fs::write(&tmp, bytes).await?;
-    tokio::fs::rename(&tmp, &path).await?;
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, &path)?;
     Ok(())
 }
 
@@ -182,6 +183,8 @@ impl SmtpSession {
     async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
         self.try_connect().await.map_err(|e| match e {
             ConnectError::Smtp(e) => failure(&e),
+            ConnectError::Io(e) => Failure::Connection(format!("cannot connect: {e}")),
+            ConnectError::Timeout => Failure::Connection("cannot connect: timed out".into()),
             ConnectError::NoStartTls => Failure::Connection(
                 "the server does not offer STARTTLS, and smtp+starttls:// refuses to send in the clear".into(),
             ),
@@ -195,14 +198,32 @@ impl SmtpSession {
             Tls::Implicit => Some(TlsParameters::new(c.host.clone())?),
             _ => None,
         };
-        let mut conn = AsyncSmtpConnection::connect_tokio1(
-            (c.host.as_str(), c.port),
-            Some(c.timeout),
-            &client_id,
-            implicit,
-            None,
-        )
-        .await?;
+        let mut conn = match implicit {
+            // lettre's own connector for TLS from the first byte.
+            Some(tls) => {
+                AsyncSmtpConnection::connect_tokio1(
+                    (c.host.as_str(), c.port),
+                    Some(c.timeout),
+                    &client_id,
+                    Some(tls),
+                    None,
+                )
+                .await?
+            }
+            None => {
+                let tcp = tokio::time::timeout(
+                    c.timeout,
+                    tokio::net::TcpStream::connect((c.host.as_str(), c.port)),
+                )
+                .await
+                .map_err(|_| ConnectError::Timeout)?
+                .map_err(ConnectError::Io)?;
+                // Without this, the body and the final dot go out as two small writes and
+                // Nagle's algorithm waits for the server's delayed ACK: ~40 ms a message.
+                tcp.set_nodelay(true).map_err(ConnectError::Io)?;
+                AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &client_id).await?
+            }
+        };
         if c.tls == Tls::StartTls {
             conn.starttls(TlsParameters::new(c.host.clone())?, &client_id)
                 .await?;
@@ -280,6 +301,8 @@ impl SmtpSession {
 
 enum ConnectError {
     Smtp(lettre::transport::smtp::Error),
+    Io(std::io::Error),
+    Timeout,
     NoStartTls,
 }
 

@@ -331,127 +331,40 @@ impl SqliteStore {
 
     /// The point of no return: once this is committed, a crash makes these `unknown`.
     pub async fn mark_sending(&self, ids: &[i64]) -> Result<()> {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1 WHERE state = 'claimed' AND id IN (",
-        );
-        let mut sep = qb.separated(", ");
-        for id in ids {
-            sep.push_bind(*id);
-        }
-        qb.push(")");
-        qb.build().execute(&self.pool).await?;
-        Ok(())
+        self.journal(ids, &[], crate::domain::from_unix(0)).await
     }
 
-    /// Records fates in one transaction. `contact_ids` maps each delivery to its contact.
     pub async fn record(&self, results: &[(i64, i64, i64, Fate)], now: Instant) -> Result<()> {
+        self.journal(&[], results, now).await
+    }
+
+    /// One transaction for a sender's writes: outcomes of finished messages, then the
+    /// `sending` marks of the next ones. One commit serves every connection.
+    pub async fn journal(
+        &self,
+        marks: &[i64],
+        results: &[(i64, i64, i64, Fate)],
+        now: Instant,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        record_sent(&mut tx, results, now).await?;
         for (delivery_id, contact_id, campaign_id, fate) in results {
-            let update = |state: &'static str| {
-                sqlx::query(
-                    "UPDATE deliveries SET state = ?, worker = NULL, lease_until = NULL, last_error = ?, \
-                     due_at = COALESCE(?, due_at), message_id = COALESCE(?, message_id), \
-                     content_sha256 = COALESCE(?, content_sha256), sent_at = COALESCE(?, sent_at) WHERE id = ?",
-                )
-                .bind(state)
-            };
-            let none_s: Option<String> = None;
-            let none_i: Option<i64> = None;
-            match fate {
-                Fate::Sent {
-                    message_id,
-                    content_sha256,
-                    ledger,
-                } => {
-                    update("sent")
-                        .bind(none_s.clone())
-                        .bind(none_i)
-                        .bind(message_id)
-                        .bind(content_sha256)
-                        .bind(now.timestamp())
-                        .bind(delivery_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    insert_ledger(&mut tx, *contact_id, ledger).await?;
-                }
-                Fate::Retry { due_at, error } => {
-                    update("retry")
-                        .bind(error)
-                        .bind(due_at.timestamp())
-                        .bind(none_s.clone())
-                        .bind(none_s.clone())
-                        .bind(none_i)
-                        .bind(delivery_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Fate::Bounced {
-                    error,
-                    deletion_due_at,
-                } => {
-                    update("bounced")
-                        .bind(error)
-                        .bind(none_i)
-                        .bind(none_s.clone())
-                        .bind(none_s.clone())
-                        .bind(none_i)
-                        .bind(delivery_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("INSERT INTO suppressions (contact_id, reason, at) VALUES (?, 'hard_bounce', ?) ON CONFLICT DO NOTHING")
-                        .bind(contact_id)
-                        .bind(now.timestamp())
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("INSERT INTO deletion_queue (contact_id, reason, queued_at, due_at) VALUES (?, 'hard_bounce', ?, ?) ON CONFLICT DO NOTHING")
-                        .bind(contact_id)
-                        .bind(now.timestamp())
-                        .bind(deletion_due_at.timestamp())
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Fate::Failed { error } | Fate::Unknown { error } => {
-                    let state = if matches!(fate, Fate::Failed { .. }) {
-                        "failed"
-                    } else {
-                        "unknown"
-                    };
-                    update(state)
-                        .bind(error)
-                        .bind(none_i)
-                        .bind(none_s.clone())
-                        .bind(none_s.clone())
-                        .bind(none_i)
-                        .bind(delivery_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Fate::Released => release(&mut tx, &[*delivery_id]).await?,
-                Fate::PauseCampaign { reason } => {
-                    // Not the recipient's fault: the attempt is not counted against them.
-                    sqlx::query(
-                        "UPDATE deliveries SET state = 'queued', worker = NULL, lease_until = NULL, \
-                         attempts = max(attempts - 1, 0), last_error = ? WHERE id = ?",
-                    )
-                    .bind(reason)
-                    .bind(delivery_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "UPDATE campaigns SET state = 'paused', state_reason = ?, updated_at = ? WHERE id = ? AND state = 'running'",
-                    )
-                    .bind(reason)
-                    .bind(now.timestamp())
-                    .bind(campaign_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+            record_other(&mut tx, *delivery_id, *contact_id, *campaign_id, fate, now).await?;
+        }
+        for chunk in marks.chunks(500) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1 WHERE state = 'claimed' AND id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
             }
+            qb.push(")");
+            qb.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
-
     /// Whether there is work: for `send --until-idle`.
     pub async fn queue_state(&self, campaign_id: Option<i64>, now: Instant) -> Result<QueueState> {
         let row = sqlx::query(
@@ -501,6 +414,144 @@ impl SqliteStore {
     }
 }
 
+/// Sent messages, the common case, in two statements however many there are.
+async fn record_sent(
+    conn: &mut sqlx::SqliteConnection,
+    results: &[(i64, i64, i64, Fate)],
+    now: Instant,
+) -> Result<()> {
+    let sent: Vec<_> = results
+        .iter()
+        .filter_map(|(d, c, _, f)| match f {
+            Fate::Sent {
+                message_id,
+                content_sha256,
+                ledger,
+            } => Some((*d, *c, message_id, content_sha256, ledger)),
+            _ => None,
+        })
+        .collect();
+    for chunk in sent.chunks(200) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "UPDATE deliveries SET state = 'sent', worker = NULL, lease_until = NULL, last_error = NULL, \
+             message_id = v.mid, content_sha256 = v.sha, sent_at = ",
+        );
+        qb.push_bind(now.timestamp());
+        qb.push(" FROM (");
+        for (i, (d, _, mid, sha, _)) in chunk.iter().enumerate() {
+            qb.push(if i == 0 {
+                "SELECT "
+            } else {
+                " UNION ALL SELECT "
+            });
+            qb.push_bind(*d).push(" AS id, ");
+            qb.push_bind(mid.to_string()).push(" AS mid, ");
+            qb.push_bind(sha.to_string()).push(" AS sha");
+        }
+        qb.push(") AS v WHERE deliveries.id = v.id");
+        qb.build().execute(&mut *conn).await?;
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO ledger (contact_id, event, at, campaign, wave, ip, user_agent, content_sha256, \
+             privacy_sha256, message_id, policy_version, suspect, detail) ",
+        );
+        qb.push_values(chunk, |mut b, (_, contact_id, _, _, e)| {
+            b.push_bind(*contact_id)
+                .push_bind(e.event.clone())
+                .push_bind(e.at.timestamp())
+                .push_bind(e.campaign.clone())
+                .push_bind(e.wave.clone())
+                .push_bind(e.ip.clone())
+                .push_bind(e.user_agent.clone())
+                .push_bind(e.content_sha256.clone())
+                .push_bind(e.privacy_sha256.clone())
+                .push_bind(e.message_id.clone())
+                .push_bind(e.policy_version.clone())
+                .push_bind(e.suspect)
+                .push_bind(e.detail.as_ref().map(|d| d.to_string()));
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Every other fate, one by one: they are the exceptions.
+async fn record_other(
+    conn: &mut sqlx::SqliteConnection,
+    delivery_id: i64,
+    contact_id: i64,
+    campaign_id: i64,
+    fate: &Fate,
+    now: Instant,
+) -> Result<()> {
+    let set = |state: &'static str, error: &str, due_at: Option<i64>| {
+        sqlx::query(
+            "UPDATE deliveries SET state = ?, worker = NULL, lease_until = NULL, last_error = ?, \
+             due_at = COALESCE(?, due_at) WHERE id = ?",
+        )
+        .bind(state)
+        .bind(error.to_string())
+        .bind(due_at)
+        .bind(delivery_id)
+    };
+    match fate {
+        Fate::Sent { .. } => {}
+        Fate::Released => release(conn, &[delivery_id]).await?,
+        Fate::Retry { due_at, error } => {
+            set("retry", error, Some(due_at.timestamp()))
+                .execute(&mut *conn)
+                .await?;
+        }
+        Fate::Failed { error } => {
+            set("failed", error, None).execute(&mut *conn).await?;
+        }
+        Fate::Unknown { error } => {
+            set("unknown", error, None).execute(&mut *conn).await?;
+        }
+        Fate::Bounced {
+            error,
+            deletion_due_at,
+        } => {
+            set("bounced", error, None).execute(&mut *conn).await?;
+            sqlx::query(
+                "INSERT INTO suppressions (contact_id, reason, at) VALUES (?, 'hard_bounce', ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(contact_id)
+            .bind(now.timestamp())
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "INSERT INTO deletion_queue (contact_id, reason, queued_at, due_at) \
+                 VALUES (?, 'hard_bounce', ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(contact_id)
+            .bind(now.timestamp())
+            .bind(deletion_due_at.timestamp())
+            .execute(&mut *conn)
+            .await?;
+        }
+        Fate::PauseCampaign { reason } => {
+            // Not the recipient's fault: the attempt is not counted against them.
+            sqlx::query(
+                "UPDATE deliveries SET state = 'queued', worker = NULL, lease_until = NULL, \
+                 attempts = max(attempts - 1, 0), last_error = ? WHERE id = ?",
+            )
+            .bind(reason)
+            .bind(delivery_id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "UPDATE campaigns SET state = 'paused', state_reason = ?, updated_at = ? WHERE id = ? AND state = 'running'",
+            )
+            .bind(reason)
+            .bind(now.timestamp())
+            .bind(campaign_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Claimed rows back to the queue, or to `cancelled` if their campaign was cancelled.
 async fn release(conn: &mut sqlx::SqliteConnection, ids: &[i64]) -> Result<()> {
     for chunk in ids.chunks(500) {
@@ -516,33 +567,6 @@ async fn release(conn: &mut sqlx::SqliteConnection, ids: &[i64]) -> Result<()> {
         qb.push(")");
         qb.build().execute(&mut *conn).await?;
     }
-    Ok(())
-}
-
-async fn insert_ledger(
-    conn: &mut sqlx::SqliteConnection,
-    contact_id: i64,
-    e: &LedgerEntry,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO ledger (contact_id, event, at, campaign, wave, ip, user_agent, content_sha256, \
-         privacy_sha256, message_id, policy_version, suspect, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(contact_id)
-    .bind(&e.event)
-    .bind(e.at.timestamp())
-    .bind(&e.campaign)
-    .bind(&e.wave)
-    .bind(&e.ip)
-    .bind(&e.user_agent)
-    .bind(&e.content_sha256)
-    .bind(&e.privacy_sha256)
-    .bind(&e.message_id)
-    .bind(&e.policy_version)
-    .bind(e.suspect)
-    .bind(e.detail.as_ref().map(|d| d.to_string()))
-    .execute(conn)
-    .await?;
     Ok(())
 }
 
