@@ -306,10 +306,24 @@ impl Sender {
             .claim(&self.worker, kit.campaign_id, now, lease_until, batch)
             .await?;
         let n = claimed.len();
-        let mut rest = claimed.into_iter();
+        // At high rates, release tokens a few at a time (never more than the burst, so
+        // no second carries more than rate + burst): a group that arrives together
+        // shares one journal round instead of paying one each.
+        let group = ((kit.per_second() / 100.0) as u32).clamp(1, kit.campaign.burst.max(1));
+        let group = NonZeroU32::new(group).unwrap_or(NonZeroU32::MIN);
+        let mut rest = claimed.into_iter().peekable();
         let mut checked = std::time::Instant::now();
-        for claimed in rest.by_ref() {
-            limiter.until_ready().await;
+        let mut tokens = 0u32;
+        while rest.peek().is_some() {
+            if tokens == 0 {
+                // `group` never exceeds the limiter's burst, so this cannot fail.
+                if limiter.until_n_ready(group).await.is_err() {
+                    limiter.until_ready().await;
+                    tokens = 1;
+                } else {
+                    tokens = group.get();
+                }
+            }
             // A pause or cancel from the command line takes effect within a second.
             if checked.elapsed() >= Duration::from_secs(1) {
                 checked = std::time::Instant::now();
@@ -318,15 +332,17 @@ impl Sender {
                 }
             }
             if self.stop.load(Ordering::Relaxed) || paused.load(Ordering::Relaxed) {
-                self.store.release(&[claimed.delivery_id]).await?;
                 break;
             }
+            let Some(claimed) = rest.next() else { break };
+            tokens -= 1;
             let job = Job {
                 claimed,
                 kit: kit.clone(),
                 paused: paused.clone(),
             };
-            if job_tx.send(job).await.is_err() {
+            if let Err(e) = job_tx.send(job).await {
+                self.store.release(&[e.0.claimed.delivery_id]).await?;
                 break;
             }
         }
