@@ -63,6 +63,15 @@ enum Command {
     /// Check, preview, launch and steer a campaign defined in campaigns/NAME.toml.
     #[command(subcommand)]
     Campaign(CampaignCommand),
+    /// Erase what is due: the silent after a campaign's deadline and grace, leavers,
+    /// hard bounces. Each erased address leaves only a tombstone.
+    Purge {
+        /// List what would be erased (at --now, if given); erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Erase one contact now, on their request: tombstoned and audited.
+    Forget { email: String },
     /// Send what is due, at each campaign's rate.
     Send {
         /// Only this campaign.
@@ -199,6 +208,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             campaign,
             until_idle,
         } => send(&ctx, campaign, until_idle).await,
+        Command::Purge { dry_run } => purge(&ctx, dry_run).await,
+        Command::Forget { email } => forget(&ctx, &email).await,
     }
 }
 
@@ -482,6 +493,80 @@ fn print_audit(
     }
     println!();
     println!("Why a contact is in its class: reconsent explain ADDRESS");
+}
+
+async fn purge(ctx: &Ctx, dry_run: bool) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let secrets = store.secrets().await?;
+    let r = crate::purge::purge(&store, &ctx.config, &secrets, ctx.now, dry_run).await?;
+    if ctx.json {
+        print_json(&serde_json::to_value(&r)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if dry_run {
+        println!(
+            "On {}, a purge would erase {} contacts:",
+            ctx.now.format("%Y-%m-%d %H:%M UTC"),
+            r.would_purge.len()
+        );
+        for email in &r.would_purge {
+            println!("  {email}");
+        }
+    } else {
+        if r.newly_queued > 0 {
+            println!(
+                "{} contacts who did not answer before a campaign's deadline were queued for deletion.",
+                r.newly_queued
+            );
+        }
+        println!(
+            "Erased {} contacts; each leaves only a tombstone that stops its re-import.",
+            r.purged
+        );
+        if r.kept > 0 {
+            println!(
+                "Kept {} that answered or consented again after they were queued.",
+                r.kept
+            );
+        }
+    }
+    if !r.held.is_empty() {
+        println!(
+            "Kept under legal hold ({}): {}",
+            r.held.len(),
+            r.held.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn forget(ctx: &Ctx, email: &str) -> Result<ExitCode> {
+    let address = EmailAddress::parse(email)?;
+    let store = ctx.store().await?;
+    let secrets = store.secrets().await?;
+    let Some(stored) = store.contact_by_key(address.key()).await? else {
+        if let Some(t) = store.tombstone(&secrets.tombstone(address.key())).await? {
+            println!(
+                "{address} was already erased on {} ({}).",
+                t.at.format("%Y-%m-%d"),
+                t.reason
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        anyhow::bail!("no contact with the address {address}");
+    };
+    if stored.contact.legal_hold == Some(true) {
+        anyhow::bail!(
+            "{address} is under legal hold (e.g. invoices kept by tax law): lift the hold in the source system and re-import it first"
+        );
+    }
+    crate::purge::forget(&store, &ctx.config, &secrets, &stored, ctx.now).await?;
+    if ctx.json {
+        print_json(&json!({ "email": address.as_str(), "erased": true }));
+    } else {
+        println!("{address} is erased: only a tombstone remains, which stops its re-import.");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn evidence(ctx: &Ctx, email: &str) -> Result<ExitCode> {

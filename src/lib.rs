@@ -12,6 +12,8 @@
 //! | [`secrets`] | keys created by `init`; the keyed tombstone hash |
 //! | [`tokens`] | signed link tokens: purpose, campaign, opaque contact id, expiry; one generic failure |
 //! | [`campaign`] | campaign files, audience selection, templates, the request e-mail (MIME, DKIM), `check` and `preview` |
+//! | [`purge`] | deadline → deletion queue → erasure with tombstone; `forget` on request |
+//! | [`send`] | the sending pipeline: claim, throttle, SMTP or `.eml`, every fate recorded |
 //! | [`cli`] | the `reconsent` command: parses arguments, prints for people or `--json` |
 //!
 //! Business rules live in `policy`, `import` and `campaign`; the store only reads and writes.
@@ -24,6 +26,7 @@ pub mod config;
 pub mod domain;
 pub mod import;
 pub mod policy;
+pub mod purge;
 pub mod secrets;
 pub mod send;
 pub mod store;

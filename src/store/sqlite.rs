@@ -51,7 +51,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
-            .pragma("temp_store", "file");
+            .pragma("temp_store", "file")
+            // Erasure must erase: deleted rows are overwritten with zeros, not left in
+            // free pages for anyone with the file to read.
+            .pragma("secure_delete", "on");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)

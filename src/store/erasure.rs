@@ -1,0 +1,275 @@
+//! Deletion queue and erasure (SQLite). An erasure is one transaction per batch: a
+//! contact is either wholly erased, with its tombstone, or untouched.
+
+use super::StoredContact;
+use super::sqlite::{COLUMNS, SqliteStore, stored_from_row};
+use crate::domain::Instant;
+use anyhow::Result;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+/// A contact due for erasure, with why and since when it was queued.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub contact: StoredContact,
+    pub reason: String,
+    pub queued_at: Instant,
+}
+
+/// What to erase: the contact, its tombstone key, the reason.
+pub struct Erasure {
+    pub contact_id: i64,
+    pub tombstone: Vec<u8>,
+    pub reason: String,
+    pub policy_version: String,
+}
+
+impl SqliteStore {
+    /// Queues the silent of a campaign whose deadline has passed; returns how many.
+    /// Silent: sent a request (any wave) and never confirmed or left since launch.
+    pub async fn queue_non_responders(
+        &self,
+        campaign_id: i64,
+        launched_at: Instant,
+        due_at: Instant,
+        now: Instant,
+    ) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "INSERT INTO deletion_queue (contact_id, reason, queued_at, due_at) \
+             SELECT DISTINCT d.contact_id, 'no_response', ?1, ?2 FROM deliveries d \
+             WHERE d.campaign_id = ?3 AND d.state IN ('sent', 'unknown') \
+               AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.contact_id = d.contact_id \
+                               AND l.event IN ('confirmed', 'left', 'withdrawn') AND l.at >= ?4) \
+               AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = d.contact_id) \
+             ON CONFLICT (contact_id) DO NOTHING",
+        )
+        .bind(now.timestamp())
+        .bind(due_at.timestamp())
+        .bind(campaign_id)
+        .bind(launched_at.timestamp())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE campaigns SET closed_at = ?, state = CASE WHEN state = 'running' THEN 'completed' ELSE state END WHERE id = ?")
+            .bind(now.timestamp())
+            .bind(campaign_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// The contacts `queue_non_responders` would queue, without queueing them.
+    pub async fn non_responders(&self, campaign_id: i64, launched_at: Instant) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT d.contact_id FROM deliveries d \
+             WHERE d.campaign_id = ?1 AND d.state IN ('sent', 'unknown') \
+               AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.contact_id = d.contact_id \
+                               AND l.event IN ('confirmed', 'left', 'withdrawn') AND l.at >= ?2) \
+               AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = d.contact_id) ORDER BY 1",
+        )
+        .bind(campaign_id)
+        .bind(launched_at.timestamp())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn contacts_by_ids(&self, ids: &[i64]) -> Result<Vec<StoredContact>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut qb = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT id, public_id, {COLUMNS} FROM contacts WHERE id IN ("
+            ));
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            qb.push(") ORDER BY id");
+            for row in qb.build().fetch_all(&self.pool).await? {
+                out.push(stored_from_row(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Due entries of the deletion queue after contact id `after`, in id order.
+    pub async fn due_for_erasure(&self, now: Instant, after: i64, limit: i64) -> Result<Vec<Due>> {
+        let sql = format!(
+            "SELECT c.id, c.public_id, {cols}, q.reason AS q_reason, q.queued_at AS q_at \
+             FROM deletion_queue q JOIN contacts c ON c.id = q.contact_id \
+             WHERE q.due_at <= ? AND c.id > ? ORDER BY c.id LIMIT ?",
+            cols = COLUMNS
+                .split(", ")
+                .map(|c| format!("c.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now.timestamp())
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Due {
+                    contact: stored_from_row(r)?,
+                    reason: r.try_get("q_reason")?,
+                    queued_at: crate::domain::from_unix(r.try_get("q_at")?),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn campaign_closed(&self, id: i64) -> Result<bool> {
+        let closed: Option<i64> =
+            sqlx::query_scalar("SELECT closed_at FROM campaigns WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten();
+        Ok(closed.is_some())
+    }
+
+    /// Takes contacts off the deletion queue (they confirmed, or came back with consent).
+    pub async fn dequeue(&self, contact_ids: &[i64]) -> Result<()> {
+        for chunk in contact_ids.chunks(500) {
+            let mut qb =
+                QueryBuilder::<Sqlite>::new("DELETE FROM deletion_queue WHERE contact_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build().execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    /// Erases a batch in one transaction; returns the ids actually erased. A contact
+    /// that confirmed after it was queued is kept: the check runs inside the
+    /// transaction, so a confirmation either lands first and is seen, or finds the
+    /// contact gone and is refused.
+    pub async fn erase(&self, batch: &[Erasure], now: Instant) -> Result<Vec<i64>> {
+        let mut tx = self.pool.begin().await?;
+        let mut erased = Vec::with_capacity(batch.len());
+        for e in batch {
+            let confirmed_since: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM ledger l JOIN deletion_queue q ON q.contact_id = l.contact_id \
+                 WHERE l.contact_id = ? AND l.event = 'confirmed' AND l.at >= q.queued_at",
+            )
+            .bind(e.contact_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if confirmed_since > 0 {
+                sqlx::query("DELETE FROM deletion_queue WHERE contact_id = ?")
+                    .bind(e.contact_id)
+                    .execute(&mut *tx)
+                    .await?;
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO tombstones (key, reason, at) VALUES (?, ?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET reason = excluded.reason, at = excluded.at",
+            )
+            .bind(&e.tombstone)
+            .bind(&e.reason)
+            .bind(now.timestamp())
+            .execute(&mut *tx)
+            .await?;
+            // The ledger keeps the facts of consent, not the person: IP, user agent and
+            // free-form detail go.
+            sqlx::query("UPDATE ledger SET ip = NULL, user_agent = NULL, detail = NULL WHERE contact_id = ?")
+                .bind(e.contact_id)
+                .execute(&mut *tx)
+                .await?;
+            // A server's refusal may quote the address.
+            sqlx::query("UPDATE deliveries SET last_error = NULL WHERE contact_id = ?")
+                .bind(e.contact_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO ledger (contact_id, event, at, policy_version, detail) VALUES (?, 'erased', ?, ?, ?)",
+            )
+            .bind(e.contact_id)
+            .bind(now.timestamp())
+            .bind(&e.policy_version)
+            .bind(serde_json::json!({ "reason": e.reason }).to_string())
+            .execute(&mut *tx)
+            .await?;
+            for sql in [
+                "DELETE FROM deletion_queue WHERE contact_id = ?",
+                "DELETE FROM contacts WHERE id = ?",
+            ] {
+                sqlx::query(sql)
+                    .bind(e.contact_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            erased.push(e.contact_id);
+        }
+        tx.commit().await?;
+        Ok(erased)
+    }
+
+    /// Copies the WAL into the database and empties it, so erased rows survive in
+    /// neither file.
+    pub async fn checkpoint(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn start_purge_run(&self, now: Instant, dry_run: bool) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO purge_runs (started_at, dry_run) VALUES (?, ?) RETURNING id",
+        )
+        .bind(now.timestamp())
+        .bind(dry_run)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub async fn finish_purge_run(
+        &self,
+        id: i64,
+        now: Instant,
+        purged: u64,
+        held: u64,
+        kept: u64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE purge_runs SET finished_at = ?, purged = ?, held = ?, kept = ? WHERE id = ?",
+        )
+        .bind(now.timestamp())
+        .bind(purged as i64)
+        .bind(held as i64)
+        .bind(kept as i64)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Queues one contact for erasure now (hard bounce, leave, or `forget`).
+    pub async fn queue_erasure(
+        &self,
+        contact_id: i64,
+        reason: &str,
+        now: Instant,
+        due_at: Instant,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO deletion_queue (contact_id, reason, queued_at, due_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (contact_id) DO UPDATE SET reason = excluded.reason, due_at = min(due_at, excluded.due_at)",
+        )
+        .bind(contact_id)
+        .bind(reason)
+        .bind(now.timestamp())
+        .bind(due_at.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
