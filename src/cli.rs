@@ -72,6 +72,8 @@ enum Command {
     },
     /// Erase one contact now, on their request: tombstoned and audited.
     Forget { email: String },
+    /// Deliver the events waiting for the shop's webhook (`serve` does this by itself).
+    Webhooks,
     /// Send what is due, at each campaign's rate.
     Send {
         /// Only this campaign.
@@ -170,7 +172,9 @@ struct Ctx {
 
 impl Ctx {
     async fn store(&self) -> Result<Store> {
-        Store::open(&sqlite_path(&self.database)?).await
+        Ok(Store::open(&sqlite_path(&self.database)?)
+            .await?
+            .with_webhooks(self.config.webhooks.url.is_some()))
     }
 }
 
@@ -210,6 +214,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         } => send(&ctx, campaign, until_idle).await,
         Command::Purge { dry_run } => purge(&ctx, dry_run).await,
         Command::Forget { email } => forget(&ctx, &email).await,
+        Command::Webhooks => webhooks(&ctx).await,
     }
 }
 
@@ -499,6 +504,12 @@ async fn purge(ctx: &Ctx, dry_run: bool) -> Result<ExitCode> {
     let store = ctx.store().await?;
     let secrets = store.secrets().await?;
     let r = crate::purge::purge(&store, &ctx.config, &secrets, ctx.now, dry_run).await?;
+    if !dry_run {
+        // Tell the shop at once; what cannot be delivered now waits in the outbox.
+        if let Err(e) = crate::webhooks::deliver(&store, &ctx.config, ctx.now).await {
+            eprintln!("warning: webhooks not delivered yet: {e:#}");
+        }
+    }
     if ctx.json {
         print_json(&serde_json::to_value(&r)?);
         return Ok(ExitCode::SUCCESS);
@@ -535,6 +546,20 @@ async fn purge(ctx: &Ctx, dry_run: bool) -> Result<ExitCode> {
             "Kept under legal hold ({}): {}",
             r.held.len(),
             r.held.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn webhooks(ctx: &Ctx) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let r = crate::webhooks::deliver(&store, &ctx.config, ctx.now).await?;
+    if ctx.json {
+        print_json(&serde_json::to_value(&r)?);
+    } else {
+        println!(
+            "Webhooks: {} delivered, {} failed (retried later), {} waiting.",
+            r.delivered, r.failed, r.pending
         );
     }
     Ok(ExitCode::SUCCESS)

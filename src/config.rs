@@ -76,6 +76,9 @@ pub struct AdminConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhooksConfig {
+    /// Where events go (the shop's or CRM's endpoint); none are written without it.
+    pub url: Option<String>,
+    /// Signing secret, `whsec_` + base64 (Standard Webhooks).
     pub secret: Option<String>,
 }
 

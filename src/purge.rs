@@ -100,6 +100,8 @@ pub async fn purge(
                 Some(_) => consented.push(d.contact.id),
                 None => batch.push(Erasure {
                     contact_id: d.contact.id,
+                    public_id: d.contact.public_id.clone(),
+                    email: d.contact.contact.email.to_string(),
                     tombstone: secrets.tombstone(d.contact.contact.email.key()),
                     reason: d.reason.clone(),
                     policy_version: policy_version.clone(),
@@ -192,6 +194,8 @@ pub async fn forget(
 ) -> Result<bool> {
     let erasure = Erasure {
         contact_id: c.id,
+        public_id: c.public_id.clone(),
+        email: c.contact.email.to_string(),
         tombstone: secrets.tombstone(c.contact.email.key()),
         reason: "erasure_request".into(),
         policy_version: config.policy.version(),

@@ -18,6 +18,9 @@ pub struct Due {
 /// What to erase: the contact, its tombstone key, the reason.
 pub struct Erasure {
     pub contact_id: i64,
+    /// For the `contact.purged` webhook: the shop erases by its own key, the address.
+    pub public_id: String,
+    pub email: String,
     pub tombstone: Vec<u8>,
     pub reason: String,
     pub policy_version: String,
@@ -50,6 +53,22 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if self.webhooks {
+            super::webhooks::enqueue_queued(&mut tx, campaign_id, "no_response", now).await?;
+            let name: String = sqlx::query_scalar("SELECT name FROM campaigns WHERE id = ?")
+                .bind(campaign_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let data = serde_json::json!({ "campaign": name, "queued_for_deletion": n });
+            super::webhooks::enqueue(
+                &mut tx,
+                "campaign.completed",
+                &format!("campaign:{name}"),
+                data,
+                now,
+            )
+            .await?;
+        }
         sqlx::query("UPDATE campaigns SET closed_at = ?, state = CASE WHEN state = 'running' THEN 'completed' ELSE state END WHERE id = ?")
             .bind(now.timestamp())
             .bind(campaign_id)
@@ -197,6 +216,13 @@ impl SqliteStore {
             .bind(serde_json::json!({ "reason": e.reason }).to_string())
             .execute(&mut *tx)
             .await?;
+            if self.webhooks {
+                let data = serde_json::json!({
+                    "contact": e.public_id, "email": e.email, "reason": e.reason, "erased_at": now.to_rfc3339(),
+                });
+                super::webhooks::enqueue(&mut tx, "contact.purged", &e.public_id, data, now)
+                    .await?;
+            }
             for sql in [
                 "DELETE FROM deletion_queue WHERE contact_id = ?",
                 "DELETE FROM contacts WHERE id = ?",

@@ -6,10 +6,12 @@
 mod erasure;
 mod queue;
 mod sqlite;
+mod webhooks;
 
 pub use erasure::{Due, Erasure};
 pub use queue::{AnswerCounts, CampaignRow, Claimed, Fate, LaunchTx, QueueState};
 pub use sqlite::{ImportTx, SqliteStore as Store};
+pub use webhooks::OutboxEvent;
 
 use crate::domain::{Contact, Instant};
 

@@ -349,7 +349,16 @@ impl SqliteStore {
         let mut tx = self.pool.begin().await?;
         record_sent(&mut tx, results, now).await?;
         for (delivery_id, contact_id, campaign_id, fate) in results {
-            record_other(&mut tx, *delivery_id, *contact_id, *campaign_id, fate, now).await?;
+            record_other(
+                &mut tx,
+                *delivery_id,
+                *contact_id,
+                *campaign_id,
+                fate,
+                now,
+                self.webhooks,
+            )
+            .await?;
         }
         for chunk in marks.chunks(500) {
             let mut qb = QueryBuilder::<Sqlite>::new(
@@ -482,6 +491,7 @@ async fn record_other(
     campaign_id: i64,
     fate: &Fate,
     now: Instant,
+    webhooks: bool,
 ) -> Result<()> {
     let set = |state: &'static str, error: &str, due_at: Option<i64>| {
         sqlx::query(
@@ -528,6 +538,9 @@ async fn record_other(
             .bind(deletion_due_at.timestamp())
             .execute(&mut *conn)
             .await?;
+            if webhooks {
+                super::webhooks::enqueue_contact_queued(conn, contact_id, now).await?;
+            }
         }
         Fate::PauseCampaign { reason } => {
             // Not the recipient's fault: the attempt is not counted against them.

@@ -26,6 +26,8 @@ const ROWS_PER_STATEMENT: usize = 500;
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
+    /// Whether events are written to the webhook outbox (a receiver is configured).
+    pub(super) webhooks: bool,
 }
 
 impl SqliteStore {
@@ -64,7 +66,16 @@ impl SqliteStore {
             .run(&pool)
             .await
             .with_context(|| format!("cannot bring the database {path} up to date"))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            webhooks: false,
+        })
+    }
+
+    /// Writes events for the shop's systems from now on (`[webhooks] url` is set).
+    pub fn with_webhooks(mut self, enabled: bool) -> Self {
+        self.webhooks = enabled;
+        self
     }
 
     /// Creates the secrets that are missing; keeps the ones that exist.
