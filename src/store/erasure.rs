@@ -54,7 +54,7 @@ impl SqliteStore {
         .await?
         .rows_affected();
         if self.webhooks {
-            super::webhooks::enqueue_queued(&mut tx, campaign_id, "no_response", now).await?;
+            super::webhooks::enqueue_queued(&mut tx, campaign_id, now).await?;
             let name: String = sqlx::query_scalar("SELECT name FROM campaigns WHERE id = ?")
                 .bind(campaign_id)
                 .fetch_one(&mut *tx)

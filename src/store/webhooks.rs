@@ -37,52 +37,54 @@ pub(super) async fn enqueue(
     Ok(())
 }
 
-/// `contact.queued_for_deletion` for every contact queued at `now` for `reason`
-/// among `campaign_id`'s recipients.
+/// Writes `contact.queued_for_deletion` for the deletion-queue rows `filter` picks
+/// (`?2` is now in seconds; `?3` is the filter's value).
+const QUEUED_EVENTS: &str = "INSERT INTO webhook_outbox (event_type, ordering_key, payload, created_at, next_attempt_at) \
+     SELECT 'contact.queued_for_deletion', c.public_id, \
+            json_object('type', 'contact.queued_for_deletion', 'timestamp', ?1, 'data', \
+                json_object('contact', c.public_id, 'email', c.email, 'reason', q.reason, \
+                            'due_at', strftime('%Y-%m-%dT%H:%M:%SZ', q.due_at, 'unixepoch'))), ?2, ?2 \
+     FROM deletion_queue q JOIN contacts c ON c.id = q.contact_id WHERE ";
+
+/// For every recipient of `campaign_id` queued at `now` (the campaign's deadline passed).
 pub(super) async fn enqueue_queued(
     conn: &mut sqlx::SqliteConnection,
     campaign_id: i64,
-    reason: &str,
     now: Instant,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO webhook_outbox (event_type, ordering_key, payload, created_at, next_attempt_at) \
-         SELECT 'contact.queued_for_deletion', c.public_id, \
-                json_object('type', 'contact.queued_for_deletion', 'timestamp', ?1, 'data', \
-                    json_object('contact', c.public_id, 'email', c.email, 'reason', q.reason, \
-                                'due_at', strftime('%Y-%m-%dT%H:%M:%SZ', q.due_at, 'unixepoch'))), ?2, ?2 \
-         FROM deletion_queue q JOIN contacts c ON c.id = q.contact_id \
-         WHERE q.queued_at = ?2 AND q.reason = ?3 \
-           AND q.contact_id IN (SELECT contact_id FROM deliveries WHERE campaign_id = ?4) ORDER BY c.id",
-    )
-    .bind(now.to_rfc3339())
-    .bind(now.timestamp())
-    .bind(reason)
-    .bind(campaign_id)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let sql = format!(
+        "{QUEUED_EVENTS} q.queued_at = ?2 AND q.contact_id IN (SELECT contact_id FROM deliveries WHERE campaign_id = ?3) ORDER BY c.id"
+    );
+    queued_events(conn, sql, campaign_id, now).await
 }
 
-/// `contact.queued_for_deletion` for one contact, from its deletion-queue row.
+/// For one contact (a hard bounce).
 pub(super) async fn enqueue_contact_queued(
     conn: &mut sqlx::SqliteConnection,
     contact_id: i64,
     now: Instant,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO webhook_outbox (event_type, ordering_key, payload, created_at, next_attempt_at) \
-         SELECT 'contact.queued_for_deletion', c.public_id, \
-                json_object('type', 'contact.queued_for_deletion', 'timestamp', ?1, 'data', \
-                    json_object('contact', c.public_id, 'email', c.email, 'reason', q.reason, \
-                                'due_at', strftime('%Y-%m-%dT%H:%M:%SZ', q.due_at, 'unixepoch'))), ?2, ?2 \
-         FROM deletion_queue q JOIN contacts c ON c.id = q.contact_id WHERE q.contact_id = ?3",
+    queued_events(
+        conn,
+        format!("{QUEUED_EVENTS} q.contact_id = ?3"),
+        contact_id,
+        now,
     )
-    .bind(now.to_rfc3339())
-    .bind(now.timestamp())
-    .bind(contact_id)
-    .execute(conn)
-    .await?;
+    .await
+}
+
+async fn queued_events(
+    conn: &mut sqlx::SqliteConnection,
+    sql: String,
+    value: i64,
+    now: Instant,
+) -> Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now.to_rfc3339())
+        .bind(now.timestamp())
+        .bind(value)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
