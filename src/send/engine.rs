@@ -76,6 +76,9 @@ struct Job {
     claimed: Claimed,
     kit: Arc<Kit>,
     paused: Arc<AtomicBool>,
+    /// The campaign's throttle, taken just before each SMTP transaction: the rate holds
+    /// on the wire, not only where jobs are handed out.
+    limiter: Arc<governor::DefaultDirectRateLimiter>,
 }
 
 struct Done {
@@ -294,7 +297,7 @@ impl Sender {
         &self,
         kit: &Arc<Kit>,
         paused: &Arc<AtomicBool>,
-        limiter: &governor::DefaultDirectRateLimiter,
+        limiter: &Arc<governor::DefaultDirectRateLimiter>,
         job_tx: &mpsc::Sender<Job>,
     ) -> Result<usize> {
         // About five seconds of work: short enough that a pause or Ctrl-C is prompt.
@@ -306,24 +309,9 @@ impl Sender {
             .claim(&self.worker, kit.campaign_id, now, lease_until, batch)
             .await?;
         let n = claimed.len();
-        // At high rates, release tokens a few at a time (never more than the burst, so
-        // no second carries more than rate + burst): a group that arrives together
-        // shares one journal round instead of paying one each.
-        let group = ((kit.per_second() / 100.0) as u32).clamp(1, kit.campaign.burst.max(1));
-        let group = NonZeroU32::new(group).unwrap_or(NonZeroU32::MIN);
         let mut rest = claimed.into_iter().peekable();
         let mut checked = std::time::Instant::now();
-        let mut tokens = 0u32;
         while rest.peek().is_some() {
-            if tokens == 0 {
-                // `group` never exceeds the limiter's burst, so this cannot fail.
-                if limiter.until_n_ready(group).await.is_err() {
-                    limiter.until_ready().await;
-                    tokens = 1;
-                } else {
-                    tokens = group.get();
-                }
-            }
             // A pause or cancel from the command line takes effect within a second.
             if checked.elapsed() >= Duration::from_secs(1) {
                 checked = std::time::Instant::now();
@@ -335,12 +323,14 @@ impl Sender {
                 break;
             }
             let Some(claimed) = rest.next() else { break };
-            tokens -= 1;
             let job = Job {
                 claimed,
                 kit: kit.clone(),
                 paused: paused.clone(),
+                limiter: limiter.clone(),
             };
+            // The channel is short, so this waits for the connections: claims stay
+            // claimed (safe to give back) until a connection is about to send them.
             if let Err(e) = job_tx.send(job).await {
                 self.store.release(&[e.0.claimed.delivery_id]).await?;
                 break;
@@ -366,8 +356,7 @@ pub fn quota(per_second: f64, burst: u32) -> Quota {
         .allow_burst(burst)
 }
 
-/// Jobs a connection takes at once: only what is already waiting, never waiting for
-/// more, so a slow rate sends one at a time and a fast one shares each journal round.
+/// The most jobs a connection takes at once (only what is already waiting).
 const CONNECTION_BATCH: usize = 32;
 
 async fn connection_task(
@@ -379,14 +368,21 @@ async fn connection_task(
 ) {
     let mut batch = Vec::with_capacity(CONNECTION_BATCH);
     loop {
-        if jobs
-            .lock()
-            .await
-            .recv_many(&mut batch, CONNECTION_BATCH)
-            .await
-            == 0
         {
-            break;
+            let mut jobs = jobs.lock().await;
+            let Some(first) = jobs.recv().await else {
+                break;
+            };
+            // About 20 ms of the campaign's rate: a crash or a pause can catch no more
+            // than that marked `sending`, yet a fast campaign shares journal rounds.
+            let limit = ((first.kit.per_second() / 50.0) as usize).clamp(1, CONNECTION_BATCH);
+            batch.push(first);
+            while batch.len() < limit {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
         }
         let now = clock.now();
         let mut done = Vec::with_capacity(batch.len());
@@ -420,6 +416,16 @@ async fn connection_task(
         // Unmarked means unsent: their leases run out and they are queued again.
         for (job, message) in ready.into_iter().filter(|_| marked) {
             let c = &job.claimed;
+            job.limiter.until_ready().await;
+            if job.paused.load(Ordering::Relaxed) {
+                done.push(Done {
+                    delivery_id: c.delivery_id,
+                    contact_id: c.contact.id,
+                    campaign_id: c.campaign_id,
+                    fate: Fate::Released,
+                });
+                continue;
+            }
             let result = transport
                 .send(
                     &message.envelope_from,

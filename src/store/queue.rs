@@ -60,7 +60,7 @@ pub enum Fate {
     PauseCampaign {
         reason: String,
     },
-    /// Claimed but never started (the campaign was paused or the sender stopped).
+    /// Held but never handed to a server (the campaign was paused or the sender stopped).
     Released,
 }
 
@@ -565,13 +565,16 @@ async fn record_other(
     Ok(())
 }
 
-/// Claimed rows back to the queue, or to `cancelled` if their campaign was cancelled.
+/// Rows this sender holds but did not send (claimed, or marked and then stopped by a
+/// pause) back to the queue, or to `cancelled` if their campaign was cancelled.
 async fn release(conn: &mut sqlx::SqliteConnection, ids: &[i64]) -> Result<()> {
     for chunk in ids.chunks(500) {
         let mut qb = QueryBuilder::<Sqlite>::new(
-            "UPDATE deliveries SET worker = NULL, lease_until = NULL, state = CASE \
-             (SELECT state FROM campaigns c WHERE c.id = deliveries.campaign_id) \
-             WHEN 'cancelled' THEN 'cancelled' ELSE 'queued' END WHERE state = 'claimed' AND id IN (",
+            "UPDATE deliveries SET worker = NULL, lease_until = NULL, \
+             attempts = CASE WHEN state = 'sending' THEN max(attempts - 1, 0) ELSE attempts END, \
+             state = CASE (SELECT state FROM campaigns c WHERE c.id = deliveries.campaign_id) \
+             WHEN 'cancelled' THEN 'cancelled' ELSE 'queued' END \
+             WHERE state IN ('claimed', 'sending') AND id IN (",
         );
         let mut sep = qb.separated(", ");
         for id in chunk {
