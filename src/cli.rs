@@ -72,6 +72,12 @@ enum Command {
         #[arg(long)]
         until_idle: bool,
     },
+    /// Answer the links in sent e-mails (confirm, leave, one-click unsubscribe).
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -199,6 +205,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             campaign,
             until_idle,
         } => send(&ctx, campaign, until_idle).await,
+        Command::Serve { bind } => serve(&ctx, &bind).await,
     }
 }
 
@@ -224,6 +231,14 @@ async fn send(ctx: &Ctx, campaign: Option<String>, until_idle: bool) -> Result<E
     } else {
         crate::send::command::print(&report);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(ctx: &Ctx, bind: &str) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let clock = ctx.fixed_now.map_or_else(Clock::real, Clock::from);
+    let state = crate::web::AppState::new(store, ctx.config.clone(), clock).await?;
+    crate::web::serve(state, bind).await?;
     Ok(ExitCode::SUCCESS)
 }
 

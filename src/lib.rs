@@ -12,6 +12,8 @@
 //! | [`secrets`] | keys created by `init`; the keyed tombstone hash |
 //! | [`tokens`] | signed link tokens: purpose, campaign, opaque contact id, expiry; one generic failure |
 //! | [`campaign`] | campaign files, audience selection, templates, the request e-mail (MIME, DKIM), `check` and `preview` |
+//! | [`send`] | the delivery queue worked through at each campaign's rate, over SMTP or to files |
+//! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click, the consent ledger entries they write |
 //! | [`cli`] | the `reconsent` command: parses arguments, prints for people or `--json` |
 //!
 //! Business rules live in `policy`, `import` and `campaign`; the store only reads and writes.
@@ -28,3 +30,4 @@ pub mod secrets;
 pub mod send;
 pub mod store;
 pub mod tokens;
+pub mod web;

@@ -3,9 +3,11 @@
 //! `sqlite` is the embedded default (WAL, one file). The types below are what the store
 //! hands up: plain data, no SQL.
 
+mod answers;
 mod queue;
 mod sqlite;
 
+pub use answers::{AnswerContext, NewConsent, RequestDelivery};
 pub use queue::{AnswerCounts, CampaignRow, Claimed, Fate, LaunchTx, QueueState};
 pub use sqlite::{ImportTx, SqliteStore as Store};
 

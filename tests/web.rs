@@ -1,0 +1,402 @@
+//! The response server, driven over HTTP after a real send to aiosmtpd: pages never
+//! change consent, buttons do, every bad link gets the same 404, and the ledger proves
+//! what was sent and shown.
+
+mod common;
+use common::servers::*;
+use common::*;
+use reconsent::domain::parse_instant;
+use reconsent::store::Store;
+use reconsent::tokens::{LinkSigner, Purpose, TokenClaims};
+use sha2::{Digest, Sha256};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CAMPAIGN: &str = "campaigns/example.toml";
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
+
+/// One sent request e-mail, its tokens sorted by purpose.
+struct Mail {
+    to: String,
+    message_id: String,
+    confirm: String,
+    leave: String,
+    unsubscribe: String,
+}
+
+/// The example campaign launched and sent to aiosmtpd; the messages as received.
+async fn sent() -> (Sandbox, Vec<Mail>, LinkSigner) {
+    let sb = Sandbox::with_campaign("500/s");
+    let maildir = sb.path("maildir");
+    let smtp = aiosmtpd_maildir(&maildir);
+    sb.ok(&["campaign", "launch", CAMPAIGN]);
+    let out = sb.run_with(&smtp.url(), &["send", "--until-idle"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    smtp.stop();
+    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let signer = LinkSigner::new(store.secrets().await.unwrap().link_key);
+    let now = parse_instant(NOW).unwrap();
+    let token_after = |s: &str, marker: &str| -> Vec<String> {
+        s.split(marker)
+            .skip(1)
+            .map(|t| {
+                t.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect()
+            })
+            .collect()
+    };
+    let mails = read_messages(&maildir)
+        .iter()
+        .map(|m| {
+            let links: Vec<String> = m["links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|l| token_after(l.as_str().unwrap(), "/r/"))
+                .collect();
+            let find = |p| {
+                links
+                    .iter()
+                    .find(|t| signer.verify(t, p, now).is_some())
+                    .cloned()
+                    .unwrap_or_else(|| panic!("no {p:?} link in {links:?}"))
+            };
+            let unsubscribe = token_after(m["list_unsubscribe"].as_str().unwrap(), "/u/")
+                .into_iter()
+                .next()
+                .expect("a one-click link");
+            Mail {
+                to: m["to"].as_str().unwrap().to_lowercase(),
+                message_id: m["message_id"].as_str().unwrap().to_string(),
+                confirm: find(Purpose::Confirm),
+                leave: find(Purpose::Leave),
+                unsubscribe,
+            }
+        })
+        .collect();
+    (sb, mails, signer)
+}
+
+/// `reconsent serve` on a free port, acting as if it were `now`; killed when dropped.
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(sb: &Sandbox, now: &str) -> Serve {
+    let port = free_port();
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("reconsent"));
+    cmd.current_dir(sb.dir.path())
+        .env("RECONSENT_NOW", now)
+        .env(
+            "RECONSENT__TRANSPORT",
+            format!("file://{}", sb.path("outbox").display()),
+        )
+        .env_remove("RECONSENT_DATABASE_URL")
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let child = cmd.spawn().expect("start reconsent serve");
+    let s = Serve {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(BROWSER)
+        .build()
+        .unwrap()
+}
+
+/// An hour after the send: past the suspect window.
+const LATER: &str = "2026-11-22T01:00:00Z";
+
+fn sha256(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn entries(sb: &Sandbox, email: &str) -> Vec<serde_json::Value> {
+    sb.json(&["evidence", email])["entries"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_and_head_of_every_link_right_after_delivery_change_nothing() {
+    let (sb, mails, _) = sent().await;
+    let server = serve(&sb, NOW);
+    let http = client();
+    assert_eq!(
+        http.get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    for m in &mails {
+        for token in [&m.confirm, &m.leave] {
+            let url = format!("{}/r/{token}", server.base);
+            let page = http.get(&url).send().await.unwrap();
+            assert_eq!(page.status(), 200, "{}", m.to);
+            let head = http.head(&url).send().await.unwrap();
+            assert_eq!(head.status(), 200, "{}", m.to);
+        }
+        let one_click = format!("{}/u/{}", server.base, m.unsubscribe);
+        for res in [
+            http.get(&one_click).send().await.unwrap(),
+            http.head(&one_click).send().await.unwrap(),
+        ] {
+            assert_ne!(res.status(), 200, "a GET must not unsubscribe");
+        }
+    }
+    // Every view came within the suspect window of delivery: in the ledger, flagged,
+    // and not counted as a person's view.
+    let status = sb.status();
+    assert_eq!(status["viewed"], 0);
+    assert_eq!(
+        (&status["confirmed"], &status["left"], &status["suspect"]),
+        (&0.into(), &0.into(), &0.into())
+    );
+    assert_eq!(status["queued_for_deletion"], 0);
+    for m in mails.iter().take(5) {
+        let events: Vec<_> = entries(&sb, &m.to)
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            events
+                .iter()
+                .all(|e| e == "imported" || e == "requested" || e == "viewed"),
+            "{}: {events:?}",
+            m.to
+        );
+        let viewed = entries(&sb, &m.to);
+        let viewed: Vec<_> = viewed.iter().filter(|e| e["event"] == "viewed").collect();
+        assert_eq!(viewed.len(), 4, "{}: GET and HEAD of two links", m.to);
+        assert!(viewed.iter().all(|e| e["suspect"] == true));
+        let explained = sb.json(&["explain", &m.to]);
+        assert_ne!(explained["class"], "valid");
+        assert_ne!(explained["class"], "withdrawn");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn confirm_leave_and_one_click_by_post_with_full_proof() {
+    let (sb, mails, _) = sent().await;
+    let server = serve(&sb, LATER);
+    let http = client();
+    let (a, b, c, d) = (&mails[0], &mails[1], &mails[2], &mails[3]);
+
+    // A reads the page, then confirms.
+    let page = http
+        .get(format!("{}/r/{}", server.base, a.confirm))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(page.matches("<button").count(), 2);
+    let confirm_url = format!("{}/r/{}/confirm", server.base, a.confirm);
+    let thanks = http.post(&confirm_url).send().await.unwrap();
+    assert_eq!(thanks.status(), 200);
+    assert!(thanks.text().await.unwrap().contains("WELCOMEBACK10"));
+    let again = http.post(&confirm_url).send().await.unwrap();
+    assert_eq!(again.status(), 200, "confirming twice is harmless");
+
+    let ledger = entries(&sb, &a.to);
+    let requested = ledger.iter().find(|e| e["event"] == "requested").unwrap();
+    let confirmed: Vec<_> = ledger
+        .iter()
+        .filter(|e| e["event"] == "confirmed")
+        .collect();
+    assert_eq!(confirmed.len(), 1, "{ledger:?}");
+    let e = confirmed[0];
+    assert_eq!(e["message_id"], requested["message_id"]);
+    assert_eq!(e["message_id"].as_str().unwrap(), a.message_id.trim());
+    assert_eq!(e["detail"]["email_sha256"], requested["content_sha256"]);
+    assert_eq!(e["content_sha256"].as_str().unwrap(), sha256(&page));
+    assert_eq!(e["privacy_sha256"], requested["privacy_sha256"]);
+    assert_eq!(e["campaign"], "spring-reconsent");
+    assert_eq!(e["wave"], "initial");
+    assert_eq!(e["ip"], "127.0.0.1");
+    assert_eq!(e["user_agent"], BROWSER);
+    assert!(e["policy_version"].as_str().unwrap().starts_with("policy-"));
+    assert_eq!(e["suspect"], false);
+    assert_eq!(sb.json(&["explain", &a.to])["class"], "valid");
+
+    // B leaves from the page; a leave token cannot confirm, nor a confirm token leave.
+    let wrong = http
+        .post(format!("{}/r/{}/confirm", server.base, b.leave))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    let wrong = http
+        .post(format!("{}/r/{}/leave", server.base, b.confirm))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    let bye = http
+        .post(format!("{}/r/{}/leave", server.base, b.leave))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bye.status(), 200);
+    assert!(entries(&sb, &b.to).iter().any(|e| e["event"] == "left"));
+    assert_eq!(sb.json(&["explain", &b.to])["class"], "withdrawn");
+
+    // C's mail client sends the RFC 8058 one-click POST: no cookies, no redirect.
+    let one = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/u/{}", server.base, c.unsubscribe))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200);
+    assert!(one.headers().get("set-cookie").is_none());
+    assert!(
+        entries(&sb, &c.to)
+            .iter()
+            .any(|e| e["event"] == "withdrawn")
+    );
+    assert_eq!(sb.json(&["explain", &c.to])["class"], "withdrawn");
+
+    // D's confirmation comes from a scanner's user agent: recorded, flagged, apart.
+    let scanned = http
+        .post(format!("{}/r/{}/confirm", server.base, d.confirm))
+        .header("user-agent", "python-requests/2.31")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scanned.status(), 200);
+    let d_entry = entries(&sb, &d.to)
+        .into_iter()
+        .find(|e| e["event"] == "confirmed")
+        .unwrap();
+    assert_eq!(d_entry["suspect"], true);
+
+    let status = sb.status();
+    assert_eq!(status["viewed"], 1);
+    assert_eq!(status["confirmed"], 1);
+    // The one-click POST carried no user agent, as a mail provider's may not: it
+    // withdrew at once, and is counted apart as suspect.
+    assert_eq!(status["left"], 1);
+    assert_eq!(status["suspect"], 2);
+    assert_eq!(status["queued_for_deletion"], 2);
+    assert_eq!(status["no_response"], mails.len() - 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_right_after_delivery_is_suspect() {
+    let (sb, mails, _) = sent().await;
+    let server = serve(&sb, NOW);
+    let res = client()
+        .post(format!("{}/r/{}/confirm", server.base, mails[0].confirm))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let e = entries(&sb, &mails[0].to)
+        .into_iter()
+        .find(|e| e["event"] == "confirmed")
+        .unwrap();
+    assert_eq!(e["suspect"], true);
+    assert_eq!(e["detail"]["too_soon_after_delivery"], true);
+    let status = sb.status();
+    assert_eq!(
+        (&status["confirmed"], &status["suspect"]),
+        (&0.into(), &1.into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_bad_link_gets_the_same_404() {
+    let (sb, mails, signer) = sent().await;
+    let server = serve(&sb, LATER);
+    let http = client();
+    let m = &mails[0];
+    let claims = signer
+        .decode(&m.confirm, parse_instant(LATER).unwrap())
+        .unwrap();
+    let sign = |c: TokenClaims| signer.sign(&c).unwrap();
+    let expired = sign(TokenClaims {
+        expires: parse_instant("2026-01-01").unwrap(),
+        ..claims.clone()
+    });
+    let unknown_contact = sign(TokenClaims {
+        public_id: "0123456789abcdef0123456789abcdef".into(),
+        ..claims.clone()
+    });
+    let unknown_campaign = sign(TokenClaims {
+        campaign: "another".into(),
+        ..claims.clone()
+    });
+    let forged = LinkSigner::new([7; 32]).sign(&claims).unwrap();
+    let mut tampered = m.confirm.clone().into_bytes();
+    let i = tampered.len() / 2;
+    tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let r = |t: &str| format!("{}/r/{t}", server.base);
+    let cases = [
+        r(&expired),
+        r(&unknown_contact),
+        r(&unknown_campaign),
+        r(&forged),
+        r(&tampered),
+        r("not-a-token"),
+        r(&"A".repeat(2000)),
+        r(&m.unsubscribe),
+        format!("{}/r/{}/confirm", server.base, m.leave),
+        format!("{}/r/{}/confirm", server.base, expired),
+        format!("{}/r/{}/leave", server.base, forged),
+        format!("{}/u/{}", server.base, m.confirm),
+        format!("{}/nothing-here", server.base),
+    ];
+    let mut bodies = std::collections::BTreeSet::new();
+    for (i, url) in cases.iter().enumerate() {
+        let post = url.contains("/confirm") || url.contains("/leave") || url.contains("/u/");
+        let res = if post {
+            http.post(url).send().await.unwrap()
+        } else {
+            http.get(url).send().await.unwrap()
+        };
+        assert_eq!(res.status(), 404, "case {i}: {url}");
+        bodies.insert(res.text().await.unwrap());
+    }
+    assert_eq!(bodies.len(), 1, "one body for every failure");
+    let status = sb.status();
+    assert_eq!(
+        (&status["viewed"], &status["confirmed"]),
+        (&0.into(), &0.into())
+    );
+}
