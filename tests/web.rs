@@ -86,6 +86,26 @@ struct Serve {
     base: String,
 }
 
+impl Serve {
+    /// SIGTERM, as a service manager stops it: the server must finish and exit 0.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let start = std::time::Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "serve did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -94,18 +114,19 @@ impl Drop for Serve {
 }
 
 fn serve(sb: &Sandbox, now: &str) -> Serve {
+    serve_with(sb, now, &format!("file://{}", sb.path("outbox").display()))
+}
+
+fn serve_with(sb: &Sandbox, now: &str, transport: &str) -> Serve {
     let port = free_port();
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("reconsent"));
     cmd.current_dir(sb.dir.path())
         .env("RECONSENT_NOW", now)
-        .env(
-            "RECONSENT__TRANSPORT",
-            format!("file://{}", sb.path("outbox").display()),
-        )
+        .env("RECONSENT__TRANSPORT", transport)
         .env_remove("RECONSENT_DATABASE_URL")
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(std::fs::File::create(sb.path("serve.log")).expect("a log file"));
     let child = cmd.spawn().expect("start reconsent serve");
     let s = Serve {
         child,
@@ -399,4 +420,89 @@ async fn every_bad_link_gets_the_same_404() {
         (&status["viewed"], &status["confirmed"]),
         (&0.into(), &0.into())
     );
+}
+
+fn wait_for_count(maildir: &std::path::Path, n: usize) -> Vec<serde_json::Value> {
+    let start = std::time::Instant::now();
+    loop {
+        let got = if maildir.join("new").is_dir() {
+            read_messages(maildir)
+        } else {
+            Vec::new()
+        };
+        if got.len() >= n || start.elapsed() > Duration::from_secs(40) {
+            // A moment more, so a message too many would show.
+            std::thread::sleep(Duration::from_millis(500));
+            return read_messages(maildir);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn recipients(messages: &[serde_json::Value]) -> std::collections::BTreeSet<String> {
+    messages
+        .iter()
+        .map(|m| m["to"].as_str().unwrap().to_lowercase())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reminder_waves_reach_exactly_the_silent_contacts() {
+    let (sb, mails, _) = sent().await;
+    {
+        let server = serve(&sb, LATER);
+        let http = client();
+        let url = |p: &str| format!("{}{p}", server.base);
+        for (path, status) in [
+            (format!("/r/{}/confirm", mails[0].confirm), 200),
+            (format!("/r/{}/leave", mails[1].leave), 200),
+            (format!("/u/{}", mails[2].unsubscribe), 200),
+        ] {
+            let res = http.post(url(&path)).send().await.unwrap();
+            assert_eq!(res.status(), status, "{path}");
+        }
+    }
+    let silent: std::collections::BTreeSet<String> =
+        mails.iter().skip(3).map(|m| m.to.clone()).collect();
+
+    // Eight days on, the reminder is due: `serve` alone queues and sends it.
+    let reminders = sb.path("reminders");
+    let smtp = aiosmtpd_maildir(&reminders);
+    {
+        let server = serve_with(&sb, "2026-11-30T00:00:00Z", &smtp.url());
+        let got = wait_for_count(&reminders, silent.len());
+        assert_eq!(got.len(), silent.len(), "one reminder per silent contact");
+        assert_eq!(recipients(&got), silent);
+        assert!(server.stop().success(), "a clean stop on SIGTERM");
+    }
+    let status = sb.status();
+    assert_eq!(status["waves"][1]["wave"], "reminder");
+    assert_eq!(status["waves"][1]["sent"], silent.len());
+    assert_eq!(
+        status["waves"][2]["targeted"], 0,
+        "the last call is not due yet"
+    );
+    assert_eq!(status["confirmed"], 1);
+    assert_eq!(status["left"], 2);
+    assert_eq!(status["targeted"], mails.len());
+
+    // On day fifteen, `send` alone queues the last call, again only to the silent.
+    let last = sb.path("last-call");
+    let smtp2 = aiosmtpd_maildir(&last);
+    let out = sb
+        .cmd()
+        .env("RECONSENT_NOW", "2026-12-07T00:00:00Z")
+        .env("RECONSENT__TRANSPORT", smtp2.url())
+        .args(["send", "--until-idle"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(recipients(&read_messages(&last)), silent);
+    assert_eq!(sb.status()["waves"][2]["sent"], silent.len());
+    smtp.stop();
+    smtp2.stop();
 }

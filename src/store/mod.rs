@@ -6,6 +6,7 @@
 mod answers;
 mod queue;
 mod sqlite;
+mod waves;
 
 pub use answers::{AnswerContext, NewConsent, RequestDelivery};
 pub use queue::{AnswerCounts, CampaignRow, Claimed, Fate, LaunchTx, QueueState};
