@@ -158,6 +158,22 @@ fn sha256(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
+async fn text(req: reqwest::RequestBuilder) -> String {
+    req.send().await.unwrap().text().await.unwrap()
+}
+
+/// Polls for what a background task writes.
+fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "timed out");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn entries(sb: &Sandbox, email: &str) -> Vec<serde_json::Value> {
     sb.json(&["evidence", email])["entries"]
         .as_array()
@@ -233,14 +249,7 @@ async fn confirm_leave_and_one_click_by_post_with_full_proof() {
     let (a, b, c, d) = (&mails[0], &mails[1], &mails[2], &mails[3]);
 
     // A reads the page, then confirms.
-    let page = http
-        .get(format!("{}/r/{}", server.base, a.confirm))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text(http.get(format!("{}/r/{}", server.base, a.confirm))).await;
     assert_eq!(page.matches("<button").count(), 2);
     let confirm_url = format!("{}/r/{}/confirm", server.base, a.confirm);
     let thanks = http.post(&confirm_url).send().await.unwrap();
@@ -269,6 +278,20 @@ async fn confirm_leave_and_one_click_by_post_with_full_proof() {
     assert!(e["policy_version"].as_str().unwrap().starts_with("policy-"));
     assert_eq!(e["suspect"], false);
     assert_eq!(sb.json(&["explain", &a.to])["class"], "valid");
+    // The thank-you e-mail with the code goes out (here to the file outbox), recorded.
+    let thanked = wait_for(|| {
+        entries(&sb, &a.to)
+            .into_iter()
+            .find(|e| e["event"] == "thanked")
+    });
+    let outbox: Vec<_> = std::fs::read_dir(sb.path("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(outbox.len(), 1);
+    assert!(outbox[0].contains("WELCOMEBACK10"));
+    assert_eq!(thanked["content_sha256"], sha256(&outbox[0]));
 
     // B leaves from the page; a leave token cannot confirm, nor a confirm token leave.
     let wrong = http
@@ -505,4 +528,63 @@ async fn reminder_waves_reach_exactly_the_silent_contacts() {
     assert_eq!(sb.status()["waves"][2]["sent"], silent.len());
     smtp.stop();
     smtp2.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pool_codes_are_drawn_once_per_contact_and_an_empty_pool_loses_no_confirmation() {
+    let sb = Sandbox::with_campaign("500/s");
+    let toml = std::fs::read_to_string(sb.path(CAMPAIGN)).unwrap();
+    let toml = toml.replace(
+        "code = \"WELCOMEBACK10\"",
+        "code_pool = \"campaigns/codes.txt\"",
+    );
+    sb.write(CAMPAIGN, toml);
+    sb.write("campaigns/codes.txt", "# two codes only\nPOOL-1\nPOOL-2\n");
+    let maildir = sb.path("maildir");
+    let smtp = aiosmtpd_maildir(&maildir);
+    sb.ok(&["campaign", "launch", CAMPAIGN]);
+    assert_eq!(sb.run_with(&smtp.url(), &["send", "--until-idle"]).code, 0);
+    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let signer = LinkSigner::new(store.secrets().await.unwrap().link_key);
+    let now = parse_instant(LATER).unwrap();
+    let tokens: Vec<String> = read_messages(&maildir)
+        .iter()
+        .filter_map(|m| {
+            m["links"].as_array().unwrap().iter().find_map(|l| {
+                let t = l.as_str().unwrap().rsplit_once("/r/")?.1;
+                signer
+                    .verify(t, Purpose::Confirm, now)
+                    .map(|_| t.to_string())
+            })
+        })
+        .take(3)
+        .collect();
+    let server = serve(&sb, LATER);
+    let http = client();
+    let mut pages = Vec::new();
+    for t in &tokens {
+        let res = http
+            .post(format!("{}/r/{t}/confirm", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        pages.push(res.text().await.unwrap());
+    }
+    let code_of = |p: &str| {
+        p.split("id=\"bonus-code\">")
+            .nth(1)
+            .map(|r| r.split('<').next().unwrap().to_string())
+    };
+    let codes: Vec<_> = pages.iter().map(|p| code_of(p)).collect();
+    assert_eq!(
+        codes,
+        [Some("POOL-1".to_string()), Some("POOL-2".to_string()), None]
+    );
+    let again = text(http.post(format!("{}/r/{}/confirm", server.base, tokens[1]))).await;
+    assert_eq!(code_of(&again).as_deref(), Some("POOL-2"), "drawn once");
+    assert_eq!(sb.status()["confirmed"], 3, "the third confirmation stands");
+    smtp.stop();
 }

@@ -132,8 +132,8 @@ impl SqliteStore {
         }))
     }
 
-    /// A page view: counted, nothing else changes.
-    pub async fn record_view(&self, contact_id: i64, entry: &LedgerEntry) -> Result<()> {
+    /// A fact that changes nothing else: a page view, a thank-you sent.
+    pub async fn record_event(&self, contact_id: i64, entry: &LedgerEntry) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
         insert_ledger(&mut conn, contact_id, entry).await
     }

@@ -4,6 +4,7 @@
 //! hands up: plain data, no SQL.
 
 mod answers;
+mod bonus;
 mod queue;
 mod sqlite;
 mod waves;

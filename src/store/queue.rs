@@ -75,7 +75,7 @@ pub struct QueueState {
 }
 
 pub struct LaunchTx {
-    tx: sqlx::Transaction<'static, Sqlite>,
+    pub(super) tx: sqlx::Transaction<'static, Sqlite>,
 }
 
 impl LaunchTx {

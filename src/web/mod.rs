@@ -5,6 +5,7 @@
 //! | [`routes`] | `GET`/`HEAD /r/{token}` (a page, a view counted), `POST /r/{token}/confirm`, `POST /r/{token}/leave`, `POST /u/{token}` (RFC 8058), `GET /healthz` |
 //! | [`pages`] | the request, thank-you and goodbye pages in five languages; one 404 for every bad link |
 //! | `schedule` | every few seconds: reminder waves that have come due ([`crate::campaign::reminders`]) |
+//! | [`thanks`] | the thank-you e-mail with the bonus code, in the background after a confirmation |
 //! | [`scanners`] | which user agents are mail scanners, not people (pure) |
 //!
 //! Scanners fetch every link in a message, so a GET or HEAD never changes consent: only
@@ -14,6 +15,7 @@
 pub mod pages;
 pub mod routes;
 pub mod scanners;
+pub mod thanks;
 
 use crate::config::Config;
 use crate::send::{Clock, SendOptions, Sender};

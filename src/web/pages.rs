@@ -22,6 +22,24 @@ pub struct Facts<'a> {
     pub privacy_url: &'a str,
 }
 
+impl<'a> Facts<'a> {
+    /// A campaign's texts in `locale`, falling back to its default locale.
+    pub fn of(c: &'a crate::campaign::Campaign, locale: &'a Locale) -> Self {
+        let d = &c.default_locale;
+        Facts {
+            locale,
+            sender: &c.sender.name,
+            legal_entity: &c.sender.legal_entity,
+            address: &c.sender.address,
+            contact: c.sender.contact.get(locale, d),
+            purpose: c.purpose.get(locale, d),
+            frequency: c.frequency.get(locale, d),
+            bonus: c.bonus.text.get(locale, d),
+            privacy_url: &c.privacy_policy_url,
+        }
+    }
+}
+
 struct Words {
     lang: &'static str,
     title: &'static str,
@@ -259,6 +277,24 @@ pub fn thanks(f: &Facts<'_>, code: Option<&str>, already: bool) -> String {
         None => body.push_str(&format!("<p>{}</p>\n", w.code_later)),
     }
     layout(w.lang, w.thanks_title, &body, &footer(f, w))
+}
+
+/// The thank-you e-mail: subject, plain text and HTML (the thank-you page itself).
+pub fn thanks_mail(f: &Facts<'_>, code: Option<&str>) -> (String, String, String) {
+    let w = words(f.locale);
+    let subject = format!("{} – {}", w.thanks_title, f.sender);
+    let mut text = format!("{}\n\n{}\n", w.thanks_title, w.thanks);
+    if !f.bonus.is_empty() {
+        text.push_str(&format!("\n{}\n", f.bonus));
+    }
+    if let Some(code) = code {
+        text.push_str(&format!("\n{} {code}\n", w.your_code));
+    }
+    text.push_str(&format!(
+        "\n-- \n{} · {} · {}\n{}\n{}: {}\n",
+        f.sender, f.legal_entity, f.address, f.contact, w.privacy, f.privacy_url
+    ));
+    (subject, text, thanks(f, code, false))
 }
 
 pub fn goodbye(f: &Facts<'_>) -> String {

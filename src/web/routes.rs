@@ -2,8 +2,10 @@
 //! and every token whose contact or campaign is gone, answers the same 404.
 
 use super::pages::{self, Facts};
+use super::thanks::{self, Thanks};
 use super::{AppState, scanners};
 use crate::campaign::Campaign;
+use crate::campaign::definition::BonusCode;
 use crate::domain::{Instant, Locale};
 use crate::store::{AnswerContext, LedgerEntry, NewConsent};
 use crate::tokens::{Purpose, TokenClaims};
@@ -222,19 +224,7 @@ impl AppState {
 }
 
 fn facts(a: &Answer) -> Facts<'_> {
-    let c = &a.campaign;
-    let (l, d) = (&a.locale, &c.default_locale);
-    Facts {
-        locale: &a.locale,
-        sender: &c.sender.name,
-        legal_entity: &c.sender.legal_entity,
-        address: &c.sender.address,
-        contact: c.sender.contact.get(l, d),
-        purpose: c.purpose.get(l, d),
-        frequency: c.frequency.get(l, d),
-        bonus: c.bonus.text.get(l, d),
-        privacy_url: &c.privacy_policy_url,
-    }
+    Facts::of(&a.campaign, &a.locale)
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -252,7 +242,7 @@ async fn page(
         .await?;
     let html = s.request_page(&a, &token)?;
     let entry = s.entry("viewed", &a, &who, Some(sha256_hex(&html)), now);
-    s.store.record_view(a.ctx.contact.id, &entry).await?;
+    s.store.record_event(a.ctx.contact.id, &entry).await?;
     Ok(Html(html))
 }
 
@@ -266,8 +256,8 @@ async fn confirm(
     let consent = &a.ctx.contact.contact.consent;
     let already = consent.method == Some(crate::domain::ConsentMethod::Reconsent)
         && consent.withdrawn_at.is_none();
-    let code = s.bonus_code(&a, already, now).await?;
     if already {
+        let code = s.bonus_code(&a, now).await;
         return Ok(Html(pages::thanks(&facts(&a), code.as_deref(), true)));
     }
     // A suspect confirmation is still recorded: a person can be quick, or use a
@@ -287,7 +277,24 @@ async fn confirm(
     s.store
         .record_confirm(a.ctx.contact.id, a.ctx.campaign.id, &entry, &new)
         .await?;
-    Ok(Html(pages::thanks(&facts(&a), code.as_deref(), false)))
+    let code = s.bonus_code(&a, now).await;
+    let page = pages::thanks(&facts(&a), code.as_deref(), false);
+    let mail = Thanks {
+        contact: a.ctx.contact,
+        campaign: a.campaign,
+        locale: a.locale,
+        code,
+        claims: a.claims,
+        wave: entry.wave,
+    };
+    let state = s.clone();
+    tokio::spawn(async move {
+        let to = mail.contact.id;
+        if let Err(e) = thanks::send(state, mail, now).await {
+            tracing::warn!(contact = to, "the thank-you e-mail was not sent: {e:#}");
+        }
+    });
+    Ok(Html(page))
 }
 
 async fn leave(
@@ -344,18 +351,35 @@ fn already_left(a: &Answer) -> bool {
 }
 
 impl AppState {
-    /// The code shown on the thank-you page: the campaign's static code as launched.
-    async fn bonus_code(
-        &self,
-        a: &Answer,
-        _already: bool,
-        _now: Instant,
-    ) -> Result<Option<String>, WebError> {
-        let snapshot: serde_json::Value = serde_json::from_str(&a.ctx.campaign.templates)
-            .map_err(|e| anyhow::anyhow!("the launched templates are damaged: {e}"))?;
-        Ok(snapshot["bonus_code"]
-            .as_str()
-            .filter(|c| !c.is_empty())
-            .map(str::to_string))
+    /// The contact's bonus code: the campaign's static code, or one drawn from its pool
+    /// (the same one every time). An exhausted pool warns and shows no code; the
+    /// confirmation stands whatever happens here.
+    async fn bonus_code(&self, a: &Answer, now: Instant) -> Option<String> {
+        let drawn = match &a.campaign.bonus.code {
+            BonusCode::Static(code) => return Some(code.clone()).filter(|c| !c.is_empty()),
+            BonusCode::Pool(_) => {
+                self.store
+                    .draw_bonus_code(a.ctx.campaign.id, a.ctx.contact.id, now)
+                    .await
+            }
+        };
+        match drawn {
+            Ok(Some(code)) => Some(code),
+            Ok(None) => {
+                tracing::warn!(
+                    campaign = a.campaign.name,
+                    "the bonus code pool is exhausted: a confirmation got no code; add codes and send them by hand"
+                );
+                eprintln!(
+                    "warning: campaign {}: the bonus code pool is exhausted; a confirmed contact got no code",
+                    a.campaign.name
+                );
+                None
+            }
+            Err(e) => {
+                tracing::error!("drawing a bonus code: {e:#}");
+                None
+            }
+        }
     }
 }
