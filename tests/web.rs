@@ -588,3 +588,49 @@ async fn pool_codes_are_drawn_once_per_contact_and_an_empty_pool_loses_no_confir
     assert_eq!(sb.status()["confirmed"], 3, "the third confirmation stands");
     smtp.stop();
 }
+
+/// A person's browser: headless Chromium opens the confirm link of a sent e-mail,
+/// clicks the button, and sees the thank-you page with the bonus. The screenshot is
+/// kept in target/test-artifacts/.
+#[tokio::test(flavor = "multi_thread")]
+async fn chromium_opens_the_link_clicks_confirm_and_sees_the_bonus() {
+    let (sb, mails, _) = sent().await;
+    let server = serve(&sb, LATER);
+    let m = mails
+        .iter()
+        .find(|m| m.to.ends_with(".pl"))
+        .unwrap_or(&mails[0]);
+    let url = format!("{}/r/{}", server.base, m.confirm);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let png = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from)
+        .join("test-artifacts/chromium-thank-you.png");
+    let _ = std::fs::remove_file(&png);
+    let out = Command::new("python3")
+        .arg(root.join("tests/support/chromium_confirm.py"))
+        .arg(&url)
+        .arg(&png)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "chromium_confirm.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(seen["buttons"], 2, "{seen}");
+    assert_eq!(seen["code"], "WELCOMEBACK10", "{seen}");
+    assert!(
+        seen["url"].as_str().unwrap().ends_with("/confirm"),
+        "{seen}"
+    );
+    let png_bytes = std::fs::read(&png).expect("a screenshot");
+    assert!(png_bytes.starts_with(b"\x89PNG"), "a PNG screenshot");
+    let confirmed = entries(&sb, &m.to)
+        .into_iter()
+        .find(|e| e["event"] == "confirmed")
+        .expect("the click was recorded");
+    assert_eq!(confirmed["suspect"], false);
+    assert_eq!(sb.json(&["explain", &m.to])["class"], "valid");
+}
