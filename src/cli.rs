@@ -83,6 +83,12 @@ enum Command {
         #[arg(long)]
         until_idle: bool,
     },
+    /// Answer the links in sent e-mails (confirm, leave, one-click unsubscribe).
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -215,6 +221,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Purge { dry_run } => purge(&ctx, dry_run).await,
         Command::Forget { email } => forget(&ctx, &email).await,
         Command::Webhooks => webhooks(&ctx).await,
+        Command::Serve { bind } => serve(&ctx, &bind).await,
     }
 }
 
@@ -240,6 +247,14 @@ async fn send(ctx: &Ctx, campaign: Option<String>, until_idle: bool) -> Result<E
     } else {
         crate::send::command::print(&report);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(ctx: &Ctx, bind: &str) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let clock = ctx.fixed_now.map_or_else(Clock::real, Clock::from);
+    let state = crate::web::AppState::new(store, ctx.config.clone(), clock).await?;
+    crate::web::serve(state, bind).await?;
     Ok(ExitCode::SUCCESS)
 }
 

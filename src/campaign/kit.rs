@@ -150,7 +150,7 @@ impl Kit {
 }
 
 /// The envelope form: the local part as given, the domain in ASCII.
-fn smtp_address(e: &EmailAddress) -> String {
+pub fn smtp_address(e: &EmailAddress) -> String {
     let (local, _) = e.as_str().rsplit_once('@').unwrap_or((e.as_str(), ""));
     let (_, domain) = e.key().rsplit_once('@').unwrap_or(("", e.key()));
     format!("{local}@{domain}")

@@ -1,7 +1,7 @@
 //! `campaign launch`: check, snapshot, select the audience, enqueue wave 1. Once.
 
 use super::check;
-use super::definition::Campaign;
+use super::definition::{BonusCode, Campaign};
 use super::render::read_template_files;
 use super::selects;
 use crate::config::Config;
@@ -103,6 +103,11 @@ pub async fn launch(
             .context("the campaign was launched by someone else meanwhile")?,
         None => 0,
     };
+    if let (Some(tx), BonusCode::Pool(path)) = (launch.as_mut(), &campaign.bonus.code) {
+        let resolved = super::resolve_path(file, path);
+        let codes = check::read_code_pool(&resolved).map_err(anyhow::Error::msg)?;
+        tx.add_bonus_codes(campaign_id, &codes).await?;
+    }
     let mut enqueued = 0;
     let mut after = 0;
     loop {

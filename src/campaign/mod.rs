@@ -11,6 +11,7 @@
 //! | [`check`] | renders every locale with a probe contact and proves each required part is there |
 //! | [`launch`] | `campaign launch`: check, snapshot definition and templates, select the audience, queue wave 1 |
 //! | [`kit`] | a launched campaign ready to send: one contact's message for one wave |
+//! | [`reminders`] | reminder waves, when due, to the contacts who have not answered, bounced or left |
 //! | [`status`] | the funnel of `campaign status`, overall and per wave |
 //! | [`commands`] | `campaign check` and `campaign preview` for the command line |
 
@@ -22,6 +23,7 @@ pub mod kit;
 pub mod launch;
 pub mod links;
 pub mod message;
+pub mod reminders;
 pub mod render;
 mod skeleton;
 pub mod status;

@@ -115,7 +115,7 @@ pub fn funnel(
         confirmed,
         left,
         suspect,
-        no_response: (reached - confirmed - left).max(0),
+        no_response: (reached - answers.answered).max(0),
         queued_for_deletion: answers.queued_for_deletion,
         purged: answers.purged,
         confirmation_rate: if first.sent > 0 {

@@ -15,6 +15,10 @@ pub async fn run(
     clock: Clock,
     opts: SendOptions,
 ) -> Result<SendReport> {
+    let reminders = crate::campaign::reminders::enqueue_due_waves(&store, clock.now()).await?;
+    if reminders > 0 {
+        eprintln!("{reminders} reminders queued for contacts who have not answered yet");
+    }
     let sender = Sender::new(store.clone(), config, clock);
     let stop = sender.stop_flag();
     tokio::spawn(async move {

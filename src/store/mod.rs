@@ -3,11 +3,15 @@
 //! `sqlite` is the embedded default (WAL, one file). The types below are what the store
 //! hands up: plain data, no SQL.
 
+mod answers;
+mod bonus;
 mod erasure;
 mod queue;
 mod sqlite;
+mod waves;
 mod webhooks;
 
+pub use answers::{AnswerContext, NewConsent, RequestDelivery};
 pub use erasure::{Due, Erasure};
 pub use queue::{AnswerCounts, CampaignRow, Claimed, Fate, LaunchTx, QueueState};
 pub use sqlite::{ImportTx, SqliteStore as Store};

@@ -75,7 +75,7 @@ pub struct QueueState {
 }
 
 pub struct LaunchTx {
-    tx: sqlx::Transaction<'static, Sqlite>,
+    pub(super) tx: sqlx::Transaction<'static, Sqlite>,
 }
 
 impl LaunchTx {
@@ -522,22 +522,7 @@ async fn record_other(
             deletion_due_at,
         } => {
             set("bounced", error, None).execute(&mut *conn).await?;
-            sqlx::query(
-                "INSERT INTO suppressions (contact_id, reason, at) VALUES (?, 'hard_bounce', ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(contact_id)
-            .bind(now.timestamp())
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query(
-                "INSERT INTO deletion_queue (contact_id, reason, queued_at, due_at) \
-                 VALUES (?, 'hard_bounce', ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(contact_id)
-            .bind(now.timestamp())
-            .bind(deletion_due_at.timestamp())
-            .execute(&mut *conn)
-            .await?;
+            suppress(conn, contact_id, "hard_bounce", now, *deletion_due_at).await?;
             if webhooks {
                 super::webhooks::enqueue_contact_queued(conn, contact_id, now).await?;
             }
@@ -562,6 +547,35 @@ async fn record_other(
             .await?;
         }
     }
+    Ok(())
+}
+
+/// Never e-mailed again, and erased from `due_at`: what a hard bounce or a leaver gets.
+pub(super) async fn suppress(
+    conn: &mut sqlx::SqliteConnection,
+    contact_id: i64,
+    reason: &str,
+    now: Instant,
+    due_at: Instant,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO suppressions (contact_id, reason, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(contact_id)
+    .bind(reason)
+    .bind(now.timestamp())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO deletion_queue (contact_id, reason, queued_at, due_at) \
+         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(contact_id)
+    .bind(reason)
+    .bind(now.timestamp())
+    .bind(due_at.timestamp())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -590,6 +604,8 @@ async fn release(conn: &mut sqlx::SqliteConnection, ids: &[i64]) -> Result<()> {
 #[derive(Debug, Default, Clone)]
 pub struct AnswerCounts {
     pub by_event: BTreeMap<(String, bool), i64>,
+    /// Contacts with any answer, suspect or not: they are not "no response".
+    pub answered: i64,
     pub queued_for_deletion: i64,
     pub purged: i64,
 }
@@ -597,11 +613,20 @@ pub struct AnswerCounts {
 impl SqliteStore {
     pub async fn answer_counts(&self, campaign: &CampaignRow) -> Result<AnswerCounts> {
         let rows: Vec<(String, bool, i64)> = sqlx::query_as(
-            "SELECT event, suspect, count(DISTINCT contact_id) FROM ledger \
-             WHERE campaign = ? AND event IN ('viewed', 'confirmed', 'left') GROUP BY event, suspect",
+            // A one-click withdrawal is a leave as far as the funnel goes.
+            "SELECT CASE event WHEN 'withdrawn' THEN 'left' ELSE event END AS answer, suspect, \
+             count(DISTINCT contact_id) FROM ledger \
+             WHERE campaign = ? AND event IN ('viewed', 'confirmed', 'left', 'withdrawn') GROUP BY answer, suspect",
         )
         .bind(&campaign.name)
         .fetch_all(&self.pool)
+        .await?;
+        let answered: i64 = sqlx::query_scalar(
+            "SELECT count(DISTINCT contact_id) FROM ledger \
+             WHERE campaign = ? AND event IN ('confirmed', 'left', 'withdrawn')",
+        )
+        .bind(&campaign.name)
+        .fetch_one(&self.pool)
         .await?;
         let queued_for_deletion: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM deletion_queue WHERE contact_id IN \
@@ -619,6 +644,7 @@ impl SqliteStore {
         .await?;
         Ok(AnswerCounts {
             by_event: rows.into_iter().map(|(e, s, n)| ((e, s), n)).collect(),
+            answered,
             queued_for_deletion,
             purged,
         })

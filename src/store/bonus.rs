@@ -1,0 +1,59 @@
+//! Bonus code pools (SQLite): loaded at launch, one code per contact, drawn once.
+
+use super::queue::LaunchTx;
+use super::sqlite::SqliteStore;
+use crate::domain::Instant;
+use anyhow::Result;
+use sqlx::{QueryBuilder, Sqlite};
+
+impl LaunchTx {
+    /// Loads a campaign's code pool; a code listed twice is kept once.
+    pub async fn add_bonus_codes(&mut self, campaign_id: i64, codes: &[String]) -> Result<u64> {
+        let mut added = 0;
+        for chunk in codes.chunks(5_000) {
+            let mut qb =
+                QueryBuilder::<Sqlite>::new("INSERT INTO bonus_codes (campaign_id, code) ");
+            qb.push_values(chunk, |mut b, code| {
+                b.push_bind(campaign_id).push_bind(code.clone());
+            });
+            qb.push(" ON CONFLICT DO NOTHING");
+            added += qb.build().execute(&mut *self.tx).await?.rows_affected();
+        }
+        Ok(added)
+    }
+}
+
+impl SqliteStore {
+    /// The contact's code: the one drawn before, else a free one now; `None` when the
+    /// pool is exhausted.
+    pub async fn draw_bonus_code(
+        &self,
+        campaign_id: i64,
+        contact_id: i64,
+        now: Instant,
+    ) -> Result<Option<String>> {
+        let mut tx = self.pool.begin().await?;
+        let drawn: Option<String> = sqlx::query_scalar(
+            "SELECT code FROM bonus_codes WHERE campaign_id = ? AND contact_id = ?",
+        )
+        .bind(campaign_id)
+        .bind(contact_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if drawn.is_some() {
+            return Ok(drawn);
+        }
+        let code: Option<String> = sqlx::query_scalar(
+            "UPDATE bonus_codes SET contact_id = ?, drawn_at = ? WHERE rowid = \
+             (SELECT rowid FROM bonus_codes WHERE campaign_id = ? AND contact_id IS NULL \
+              ORDER BY rowid LIMIT 1) RETURNING code",
+        )
+        .bind(contact_id)
+        .bind(now.timestamp())
+        .bind(campaign_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(code)
+    }
+}

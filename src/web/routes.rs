@@ -1,0 +1,385 @@
+//! The token routes (DESIGN §2.5). Only a POST changes anything; every token failure,
+//! and every token whose contact or campaign is gone, answers the same 404.
+
+use super::pages::{self, Facts};
+use super::thanks::{self, Thanks};
+use super::{AppState, scanners};
+use crate::campaign::Campaign;
+use crate::campaign::definition::BonusCode;
+use crate::domain::{Instant, Locale};
+use crate::store::{AnswerContext, LedgerEntry, NewConsent};
+use crate::tokens::{Purpose, TokenClaims};
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        // axum answers HEAD from the GET handler, without the body: a view is counted.
+        .route("/r/{token}", get(page))
+        .route("/r/{token}/confirm", post(confirm))
+        .route("/r/{token}/leave", post(leave))
+        .route("/u/{token}", post(one_click))
+        .fallback(|| async { WebError::NotFound })
+        .layer(axum::middleware::map_response(private_headers))
+        .with_state(state)
+}
+
+/// Pages behind personal links are never cached, indexed, framed or leaked by referrer.
+async fn private_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    for (name, value) in [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    res
+}
+
+async fn healthz(State(s): State<AppState>) -> Response {
+    match s.store.count_contacts().await {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!("health check: {e:#}");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+pub enum WebError {
+    NotFound,
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for WebError {
+    fn from(e: anyhow::Error) -> Self {
+        WebError::Internal(e)
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            WebError::NotFound => (StatusCode::NOT_FOUND, Html(pages::not_found())).into_response(),
+            WebError::Internal(e) => {
+                // The cause goes to the log only: a client learns nothing about the store.
+                tracing::error!("request failed: {e:#}");
+                (StatusCode::SERVICE_UNAVAILABLE, Html(pages::unavailable())).into_response()
+            }
+        }
+    }
+}
+
+/// Who answered, as far as HTTP tells.
+struct Requester {
+    ip: String,
+    user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Requester {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        // Behind no proxy the peer is the person's address; the server always provides it.
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(String::new, |ConnectInfo(a)| a.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect());
+        Ok(Self { ip, user_agent })
+    }
+}
+
+/// A verified token with everything it leads to.
+struct Answer {
+    claims: TokenClaims,
+    ctx: AnswerContext,
+    campaign: Campaign,
+    locale: Locale,
+}
+
+impl AppState {
+    async fn answer(
+        &self,
+        token: &str,
+        purposes: &[Purpose],
+        now: Instant,
+    ) -> Result<Answer, WebError> {
+        let claims = self
+            .signer
+            .decode(token, now)
+            .filter(|c| purposes.contains(&c.purpose))
+            .ok_or(WebError::NotFound)?;
+        let ctx = self
+            .store
+            .answer_context(&claims.campaign, &claims.public_id)
+            .await?
+            .ok_or(WebError::NotFound)?;
+        let campaign = Campaign::parse(&ctx.campaign.definition, &ctx.campaign.source_file)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "the launched campaign {} is damaged: {e}",
+                    ctx.campaign.name
+                )
+            })?;
+        let locale = ctx
+            .contact
+            .contact
+            .locale
+            .clone()
+            .unwrap_or_else(|| campaign.default_locale.clone());
+        Ok(Answer {
+            claims,
+            ctx,
+            campaign,
+            locale,
+        })
+    }
+
+    /// The request page exactly as a link shows it: the same bytes whenever it is
+    /// rendered for the same token, so its hash identifies what the person saw.
+    fn request_page(&self, a: &Answer, token: &str) -> Result<String, WebError> {
+        let facts = facts(a);
+        let html = match a.claims.purpose {
+            Purpose::Confirm => {
+                let leave = self
+                    .signer
+                    .sign(&TokenClaims {
+                        purpose: Purpose::Leave,
+                        ..a.claims.clone()
+                    })
+                    .map_err(|e| anyhow::anyhow!("cannot sign a leave token: {e}"))?;
+                pages::request(
+                    &facts,
+                    Some(&format!("/r/{token}/confirm")),
+                    &format!("/r/{leave}/leave"),
+                )
+            }
+            _ => pages::request(&facts, None, &format!("/r/{token}/leave")),
+        };
+        Ok(html)
+    }
+
+    fn entry(
+        &self,
+        event: &str,
+        a: &Answer,
+        who: &Requester,
+        page_sha256: Option<String>,
+        now: Instant,
+    ) -> LedgerEntry {
+        let delivery = a.ctx.delivery.as_ref();
+        let too_soon = delivery
+            .and_then(|d| d.sent_at)
+            .is_some_and(|sent| now < a.campaign.suspect_window.after(sent));
+        let scanner = scanners::scanner(who.user_agent.as_deref());
+        let wave = delivery.map(|d| {
+            usize::try_from(d.wave)
+                .ok()
+                .and_then(|i| a.campaign.waves.get(i))
+                .map_or_else(|| d.wave.to_string(), |w| w.name.clone())
+        });
+        LedgerEntry {
+            event: event.into(),
+            at: now,
+            campaign: Some(a.campaign.name.clone()),
+            wave,
+            ip: Some(who.ip.clone()),
+            user_agent: who.user_agent.clone(),
+            content_sha256: page_sha256,
+            privacy_sha256: Some(hex::encode(Sha256::digest(
+                a.campaign.privacy_policy_url.as_bytes(),
+            ))),
+            message_id: delivery.and_then(|d| d.message_id.clone()),
+            policy_version: self.config.policy.version(),
+            suspect: too_soon || scanner.is_some(),
+            detail: Some(serde_json::json!({
+                "locale": a.locale.as_str(),
+                "email_sha256": delivery.and_then(|d| d.content_sha256.clone()),
+                "scanner": scanner,
+                "too_soon_after_delivery": too_soon,
+            })),
+        }
+    }
+}
+
+fn facts(a: &Answer) -> Facts<'_> {
+    Facts::of(&a.campaign, &a.locale)
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+async fn page(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    who: Requester,
+) -> Result<Html<String>, WebError> {
+    let now = s.clock.now();
+    let a = s
+        .answer(&token, &[Purpose::Confirm, Purpose::Leave], now)
+        .await?;
+    let html = s.request_page(&a, &token)?;
+    let entry = s.entry("viewed", &a, &who, Some(sha256_hex(&html)), now);
+    s.store.record_event(a.ctx.contact.id, &entry).await?;
+    Ok(Html(html))
+}
+
+async fn confirm(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    who: Requester,
+) -> Result<Html<String>, WebError> {
+    let now = s.clock.now();
+    let a = s.answer(&token, &[Purpose::Confirm], now).await?;
+    let consent = &a.ctx.contact.contact.consent;
+    let already = consent.method == Some(crate::domain::ConsentMethod::Reconsent)
+        && consent.withdrawn_at.is_none();
+    if already {
+        let code = s.bonus_code(&a, now).await;
+        return Ok(Html(pages::thanks(&facts(&a), code.as_deref(), true)));
+    }
+    // A suspect confirmation is still recorded: a person can be quick, or use a
+    // scanner-like browser; the flag keeps it apart in the statistics.
+    let shown = sha256_hex(&s.request_page(&a, &token)?);
+    let entry = s.entry("confirmed", &a, &who, Some(shown.clone()), now);
+    let new = NewConsent {
+        at: now,
+        text_version: format!("{}:{}", a.campaign.name, &shown[..12]),
+        ip: Some(who.ip.clone()),
+        source: format!(
+            "reconsent page, campaign {}, wave {}",
+            a.campaign.name,
+            entry.wave.as_deref().unwrap_or("?")
+        ),
+    };
+    s.store
+        .record_confirm(a.ctx.contact.id, a.ctx.campaign.id, &entry, &new)
+        .await?;
+    let code = s.bonus_code(&a, now).await;
+    let page = pages::thanks(&facts(&a), code.as_deref(), false);
+    let mail = Thanks {
+        contact: a.ctx.contact,
+        campaign: a.campaign,
+        locale: a.locale,
+        code,
+        claims: a.claims,
+        wave: entry.wave,
+    };
+    let state = s.clone();
+    tokio::spawn(async move {
+        let to = mail.contact.id;
+        if let Err(e) = thanks::send(state, mail, now).await {
+            tracing::warn!(contact = to, "the thank-you e-mail was not sent: {e:#}");
+        }
+    });
+    Ok(Html(page))
+}
+
+async fn leave(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    who: Requester,
+) -> Result<Html<String>, WebError> {
+    let now = s.clock.now();
+    let a = s.answer(&token, &[Purpose::Leave], now).await?;
+    let shown = sha256_hex(&s.request_page(&a, &token)?);
+    s.withdraw(&a, "left", Some(shown), who, now).await?;
+    Ok(Html(pages::goodbye(&facts(&a))))
+}
+
+/// RFC 8058: a mail client POSTs `List-Unsubscribe=One-Click`, with no cookies and no
+/// page seen; the withdrawal is immediate and the answer a plain 200.
+async fn one_click(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    who: Requester,
+) -> Result<Html<String>, WebError> {
+    let now = s.clock.now();
+    let a = s.answer(&token, &[Purpose::Unsubscribe], now).await?;
+    s.withdraw(&a, "withdrawn", None, who, now).await?;
+    Ok(Html(pages::one_click_done(&a.locale)))
+}
+
+impl AppState {
+    /// Withdrawing twice records nothing new: the first withdrawal stands.
+    async fn withdraw(
+        &self,
+        a: &Answer,
+        event: &str,
+        page_sha256: Option<String>,
+        who: Requester,
+        now: Instant,
+    ) -> Result<(), WebError> {
+        if already_left(a) {
+            return Ok(());
+        }
+        let entry = self.entry(event, a, &who, page_sha256, now);
+        self.store
+            .record_leave(a.ctx.contact.id, a.ctx.campaign.id, &entry, now)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Withdrawn, and no consent given since: leaving again records nothing new.
+fn already_left(a: &Answer) -> bool {
+    let c = &a.ctx.contact.contact.consent;
+    c.withdrawn_at
+        .is_some_and(|w| c.at.is_none_or(|at| at <= w))
+}
+
+impl AppState {
+    /// The contact's bonus code: the campaign's static code, or one drawn from its pool
+    /// (the same one every time). An exhausted pool warns and shows no code; the
+    /// confirmation stands whatever happens here.
+    async fn bonus_code(&self, a: &Answer, now: Instant) -> Option<String> {
+        let drawn = match &a.campaign.bonus.code {
+            BonusCode::Static(code) => return Some(code.clone()).filter(|c| !c.is_empty()),
+            BonusCode::Pool(_) => {
+                self.store
+                    .draw_bonus_code(a.ctx.campaign.id, a.ctx.contact.id, now)
+                    .await
+            }
+        };
+        match drawn {
+            Ok(Some(code)) => Some(code),
+            Ok(None) => {
+                tracing::warn!(
+                    campaign = a.campaign.name,
+                    "the bonus code pool is exhausted: a confirmation got no code; add codes and send them by hand"
+                );
+                eprintln!(
+                    "warning: campaign {}: the bonus code pool is exhausted; a confirmed contact got no code",
+                    a.campaign.name
+                );
+                None
+            }
+            Err(e) => {
+                tracing::error!("drawing a bonus code: {e:#}");
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,636 @@
+//! The response server, driven over HTTP after a real send to aiosmtpd: pages never
+//! change consent, buttons do, every bad link gets the same 404, and the ledger proves
+//! what was sent and shown.
+
+mod common;
+use common::servers::*;
+use common::*;
+use reconsent::domain::parse_instant;
+use reconsent::store::Store;
+use reconsent::tokens::{LinkSigner, Purpose, TokenClaims};
+use sha2::{Digest, Sha256};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CAMPAIGN: &str = "campaigns/example.toml";
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
+
+/// One sent request e-mail, its tokens sorted by purpose.
+struct Mail {
+    to: String,
+    message_id: String,
+    confirm: String,
+    leave: String,
+    unsubscribe: String,
+}
+
+/// The example campaign launched and sent to aiosmtpd; the messages as received.
+async fn sent() -> (Sandbox, Vec<Mail>, LinkSigner) {
+    let sb = Sandbox::with_campaign("500/s");
+    let maildir = sb.path("maildir");
+    let smtp = aiosmtpd_maildir(&maildir);
+    sb.ok(&["campaign", "launch", CAMPAIGN]);
+    let out = sb.run_with(&smtp.url(), &["send", "--until-idle"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    smtp.stop();
+    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let signer = LinkSigner::new(store.secrets().await.unwrap().link_key);
+    let now = parse_instant(NOW).unwrap();
+    let token_after = |s: &str, marker: &str| -> Vec<String> {
+        s.split(marker)
+            .skip(1)
+            .map(|t| {
+                t.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect()
+            })
+            .collect()
+    };
+    let mails = read_messages(&maildir)
+        .iter()
+        .map(|m| {
+            let links: Vec<String> = m["links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|l| token_after(l.as_str().unwrap(), "/r/"))
+                .collect();
+            let find = |p| {
+                links
+                    .iter()
+                    .find(|t| signer.verify(t, p, now).is_some())
+                    .cloned()
+                    .unwrap_or_else(|| panic!("no {p:?} link in {links:?}"))
+            };
+            let unsubscribe = token_after(m["list_unsubscribe"].as_str().unwrap(), "/u/")
+                .into_iter()
+                .next()
+                .expect("a one-click link");
+            Mail {
+                to: m["to"].as_str().unwrap().to_lowercase(),
+                message_id: m["message_id"].as_str().unwrap().to_string(),
+                confirm: find(Purpose::Confirm),
+                leave: find(Purpose::Leave),
+                unsubscribe,
+            }
+        })
+        .collect();
+    (sb, mails, signer)
+}
+
+/// `reconsent serve` on a free port, acting as if it were `now`; killed when dropped.
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Serve {
+    /// SIGTERM, as a service manager stops it: the server must finish and exit 0.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let start = std::time::Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "serve did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(sb: &Sandbox, now: &str) -> Serve {
+    serve_with(sb, now, &format!("file://{}", sb.path("outbox").display()))
+}
+
+fn serve_with(sb: &Sandbox, now: &str, transport: &str) -> Serve {
+    let port = free_port();
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("reconsent"));
+    cmd.current_dir(sb.dir.path())
+        .env("RECONSENT_NOW", now)
+        .env("RECONSENT__TRANSPORT", transport)
+        .env_remove("RECONSENT_DATABASE_URL")
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(sb.path("serve.log")).expect("a log file"));
+    let child = cmd.spawn().expect("start reconsent serve");
+    let s = Serve {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(BROWSER)
+        .build()
+        .unwrap()
+}
+
+/// An hour after the send: past the suspect window.
+const LATER: &str = "2026-11-22T01:00:00Z";
+
+fn sha256(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+async fn text(req: reqwest::RequestBuilder) -> String {
+    req.send().await.unwrap().text().await.unwrap()
+}
+
+/// Polls for what a background task writes.
+fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "timed out");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn entries(sb: &Sandbox, email: &str) -> Vec<serde_json::Value> {
+    sb.json(&["evidence", email])["entries"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_and_head_of_every_link_right_after_delivery_change_nothing() {
+    let (sb, mails, _) = sent().await;
+    let server = serve(&sb, NOW);
+    let http = client();
+    assert_eq!(
+        http.get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    for m in &mails {
+        for token in [&m.confirm, &m.leave] {
+            let url = format!("{}/r/{token}", server.base);
+            let page = http.get(&url).send().await.unwrap();
+            assert_eq!(page.status(), 200, "{}", m.to);
+            let head = http.head(&url).send().await.unwrap();
+            assert_eq!(head.status(), 200, "{}", m.to);
+        }
+        let one_click = format!("{}/u/{}", server.base, m.unsubscribe);
+        for res in [
+            http.get(&one_click).send().await.unwrap(),
+            http.head(&one_click).send().await.unwrap(),
+        ] {
+            assert_ne!(res.status(), 200, "a GET must not unsubscribe");
+        }
+    }
+    // Every view came within the suspect window of delivery: in the ledger, flagged,
+    // and not counted as a person's view.
+    let status = sb.status();
+    assert_eq!(status["viewed"], 0);
+    assert_eq!(
+        (&status["confirmed"], &status["left"], &status["suspect"]),
+        (&0.into(), &0.into(), &0.into())
+    );
+    assert_eq!(status["queued_for_deletion"], 0);
+    for m in mails.iter().take(5) {
+        let events: Vec<_> = entries(&sb, &m.to)
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            events
+                .iter()
+                .all(|e| e == "imported" || e == "requested" || e == "viewed"),
+            "{}: {events:?}",
+            m.to
+        );
+        let viewed = entries(&sb, &m.to);
+        let viewed: Vec<_> = viewed.iter().filter(|e| e["event"] == "viewed").collect();
+        assert_eq!(viewed.len(), 4, "{}: GET and HEAD of two links", m.to);
+        assert!(viewed.iter().all(|e| e["suspect"] == true));
+        let explained = sb.json(&["explain", &m.to]);
+        assert_ne!(explained["class"], "valid");
+        assert_ne!(explained["class"], "withdrawn");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn confirm_leave_and_one_click_by_post_with_full_proof() {
+    let (sb, mails, _) = sent().await;
+    let server = serve(&sb, LATER);
+    let http = client();
+    let (a, b, c, d) = (&mails[0], &mails[1], &mails[2], &mails[3]);
+
+    // A reads the page, then confirms.
+    let page = text(http.get(format!("{}/r/{}", server.base, a.confirm))).await;
+    assert_eq!(page.matches("<button").count(), 2);
+    let confirm_url = format!("{}/r/{}/confirm", server.base, a.confirm);
+    let thanks = http.post(&confirm_url).send().await.unwrap();
+    assert_eq!(thanks.status(), 200);
+    assert!(thanks.text().await.unwrap().contains("WELCOMEBACK10"));
+    let again = http.post(&confirm_url).send().await.unwrap();
+    assert_eq!(again.status(), 200, "confirming twice is harmless");
+
+    let ledger = entries(&sb, &a.to);
+    let requested = ledger.iter().find(|e| e["event"] == "requested").unwrap();
+    let confirmed: Vec<_> = ledger
+        .iter()
+        .filter(|e| e["event"] == "confirmed")
+        .collect();
+    assert_eq!(confirmed.len(), 1, "{ledger:?}");
+    let e = confirmed[0];
+    assert_eq!(e["message_id"], requested["message_id"]);
+    assert_eq!(e["message_id"].as_str().unwrap(), a.message_id.trim());
+    assert_eq!(e["detail"]["email_sha256"], requested["content_sha256"]);
+    assert_eq!(e["content_sha256"].as_str().unwrap(), sha256(&page));
+    assert_eq!(e["privacy_sha256"], requested["privacy_sha256"]);
+    assert_eq!(e["campaign"], "spring-reconsent");
+    assert_eq!(e["wave"], "initial");
+    assert_eq!(e["ip"], "127.0.0.1");
+    assert_eq!(e["user_agent"], BROWSER);
+    assert!(e["policy_version"].as_str().unwrap().starts_with("policy-"));
+    assert_eq!(e["suspect"], false);
+    assert_eq!(sb.json(&["explain", &a.to])["class"], "valid");
+    // The thank-you e-mail with the code goes out (here to the file outbox), recorded.
+    let thanked = wait_for(|| {
+        entries(&sb, &a.to)
+            .into_iter()
+            .find(|e| e["event"] == "thanked")
+    });
+    let outbox: Vec<_> = std::fs::read_dir(sb.path("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(outbox.len(), 1);
+    assert!(outbox[0].contains("WELCOMEBACK10"));
+    assert_eq!(thanked["content_sha256"], sha256(&outbox[0]));
+
+    // B leaves from the page; a leave token cannot confirm, nor a confirm token leave.
+    let wrong = http
+        .post(format!("{}/r/{}/confirm", server.base, b.leave))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    let wrong = http
+        .post(format!("{}/r/{}/leave", server.base, b.confirm))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    let bye = http
+        .post(format!("{}/r/{}/leave", server.base, b.leave))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bye.status(), 200);
+    assert!(entries(&sb, &b.to).iter().any(|e| e["event"] == "left"));
+    assert_eq!(sb.json(&["explain", &b.to])["class"], "withdrawn");
+
+    // C's mail client sends the RFC 8058 one-click POST: no cookies, no redirect.
+    let one = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/u/{}", server.base, c.unsubscribe))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200);
+    assert!(one.headers().get("set-cookie").is_none());
+    assert!(
+        entries(&sb, &c.to)
+            .iter()
+            .any(|e| e["event"] == "withdrawn")
+    );
+    assert_eq!(sb.json(&["explain", &c.to])["class"], "withdrawn");
+
+    // D's confirmation comes from a scanner's user agent: recorded, flagged, apart.
+    let scanned = http
+        .post(format!("{}/r/{}/confirm", server.base, d.confirm))
+        .header("user-agent", "python-requests/2.31")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scanned.status(), 200);
+    let d_entry = entries(&sb, &d.to)
+        .into_iter()
+        .find(|e| e["event"] == "confirmed")
+        .unwrap();
+    assert_eq!(d_entry["suspect"], true);
+
+    let status = sb.status();
+    assert_eq!(status["viewed"], 1);
+    assert_eq!(status["confirmed"], 1);
+    // The one-click POST carried no user agent, as a mail provider's may not: it
+    // withdrew at once, and is counted apart as suspect.
+    assert_eq!(status["left"], 1);
+    assert_eq!(status["suspect"], 2);
+    assert_eq!(status["queued_for_deletion"], 2);
+    assert_eq!(status["no_response"], mails.len() - 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_right_after_delivery_is_suspect() {
+    let (sb, mails, _) = sent().await;
+    let server = serve(&sb, NOW);
+    let res = client()
+        .post(format!("{}/r/{}/confirm", server.base, mails[0].confirm))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let e = entries(&sb, &mails[0].to)
+        .into_iter()
+        .find(|e| e["event"] == "confirmed")
+        .unwrap();
+    assert_eq!(e["suspect"], true);
+    assert_eq!(e["detail"]["too_soon_after_delivery"], true);
+    let status = sb.status();
+    assert_eq!(
+        (&status["confirmed"], &status["suspect"]),
+        (&0.into(), &1.into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_bad_link_gets_the_same_404() {
+    let (sb, mails, signer) = sent().await;
+    let server = serve(&sb, LATER);
+    let http = client();
+    let m = &mails[0];
+    let claims = signer
+        .decode(&m.confirm, parse_instant(LATER).unwrap())
+        .unwrap();
+    let sign = |c: TokenClaims| signer.sign(&c).unwrap();
+    let expired = sign(TokenClaims {
+        expires: parse_instant("2026-01-01").unwrap(),
+        ..claims.clone()
+    });
+    let unknown_contact = sign(TokenClaims {
+        public_id: "0123456789abcdef0123456789abcdef".into(),
+        ..claims.clone()
+    });
+    let unknown_campaign = sign(TokenClaims {
+        campaign: "another".into(),
+        ..claims.clone()
+    });
+    let forged = LinkSigner::new([7; 32]).sign(&claims).unwrap();
+    let mut tampered = m.confirm.clone().into_bytes();
+    let i = tampered.len() / 2;
+    tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let r = |t: &str| format!("{}/r/{t}", server.base);
+    let cases = [
+        r(&expired),
+        r(&unknown_contact),
+        r(&unknown_campaign),
+        r(&forged),
+        r(&tampered),
+        r("not-a-token"),
+        r(&"A".repeat(2000)),
+        r(&m.unsubscribe),
+        format!("{}/r/{}/confirm", server.base, m.leave),
+        format!("{}/r/{}/confirm", server.base, expired),
+        format!("{}/r/{}/leave", server.base, forged),
+        format!("{}/u/{}", server.base, m.confirm),
+        format!("{}/nothing-here", server.base),
+    ];
+    let mut bodies = std::collections::BTreeSet::new();
+    for (i, url) in cases.iter().enumerate() {
+        let post = url.contains("/confirm") || url.contains("/leave") || url.contains("/u/");
+        let res = if post {
+            http.post(url).send().await.unwrap()
+        } else {
+            http.get(url).send().await.unwrap()
+        };
+        assert_eq!(res.status(), 404, "case {i}: {url}");
+        bodies.insert(res.text().await.unwrap());
+    }
+    assert_eq!(bodies.len(), 1, "one body for every failure");
+    let status = sb.status();
+    assert_eq!(
+        (&status["viewed"], &status["confirmed"]),
+        (&0.into(), &0.into())
+    );
+}
+
+fn wait_for_count(maildir: &std::path::Path, n: usize) -> Vec<serde_json::Value> {
+    let start = std::time::Instant::now();
+    loop {
+        let got = if maildir.join("new").is_dir() {
+            read_messages(maildir)
+        } else {
+            Vec::new()
+        };
+        if got.len() >= n || start.elapsed() > Duration::from_secs(40) {
+            // A moment more, so a message too many would show.
+            std::thread::sleep(Duration::from_millis(500));
+            return read_messages(maildir);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn recipients(messages: &[serde_json::Value]) -> std::collections::BTreeSet<String> {
+    messages
+        .iter()
+        .map(|m| m["to"].as_str().unwrap().to_lowercase())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reminder_waves_reach_exactly_the_silent_contacts() {
+    let (sb, mails, _) = sent().await;
+    {
+        let server = serve(&sb, LATER);
+        let http = client();
+        let url = |p: &str| format!("{}{p}", server.base);
+        for (path, status) in [
+            (format!("/r/{}/confirm", mails[0].confirm), 200),
+            (format!("/r/{}/leave", mails[1].leave), 200),
+            (format!("/u/{}", mails[2].unsubscribe), 200),
+        ] {
+            let res = http.post(url(&path)).send().await.unwrap();
+            assert_eq!(res.status(), status, "{path}");
+        }
+    }
+    let silent: std::collections::BTreeSet<String> =
+        mails.iter().skip(3).map(|m| m.to.clone()).collect();
+
+    // Eight days on, the reminder is due: `serve` alone queues and sends it.
+    let reminders = sb.path("reminders");
+    let smtp = aiosmtpd_maildir(&reminders);
+    {
+        let server = serve_with(&sb, "2026-11-30T00:00:00Z", &smtp.url());
+        let got = wait_for_count(&reminders, silent.len());
+        assert_eq!(got.len(), silent.len(), "one reminder per silent contact");
+        assert_eq!(recipients(&got), silent);
+        assert!(server.stop().success(), "a clean stop on SIGTERM");
+    }
+    let status = sb.status();
+    assert_eq!(status["waves"][1]["wave"], "reminder");
+    assert_eq!(status["waves"][1]["sent"], silent.len());
+    assert_eq!(
+        status["waves"][2]["targeted"], 0,
+        "the last call is not due yet"
+    );
+    assert_eq!(status["confirmed"], 1);
+    assert_eq!(status["left"], 2);
+    assert_eq!(status["targeted"], mails.len());
+
+    // On day fifteen, `send` alone queues the last call, again only to the silent.
+    let last = sb.path("last-call");
+    let smtp2 = aiosmtpd_maildir(&last);
+    let out = sb
+        .cmd()
+        .env("RECONSENT_NOW", "2026-12-07T00:00:00Z")
+        .env("RECONSENT__TRANSPORT", smtp2.url())
+        .args(["send", "--until-idle"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(recipients(&read_messages(&last)), silent);
+    assert_eq!(sb.status()["waves"][2]["sent"], silent.len());
+    smtp.stop();
+    smtp2.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pool_codes_are_drawn_once_per_contact_and_an_empty_pool_loses_no_confirmation() {
+    let sb = Sandbox::with_campaign("500/s");
+    let toml = std::fs::read_to_string(sb.path(CAMPAIGN)).unwrap();
+    let toml = toml.replace(
+        "code = \"WELCOMEBACK10\"",
+        "code_pool = \"campaigns/codes.txt\"",
+    );
+    sb.write(CAMPAIGN, toml);
+    sb.write("campaigns/codes.txt", "# two codes only\nPOOL-1\nPOOL-2\n");
+    let maildir = sb.path("maildir");
+    let smtp = aiosmtpd_maildir(&maildir);
+    sb.ok(&["campaign", "launch", CAMPAIGN]);
+    assert_eq!(sb.run_with(&smtp.url(), &["send", "--until-idle"]).code, 0);
+    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let signer = LinkSigner::new(store.secrets().await.unwrap().link_key);
+    let now = parse_instant(LATER).unwrap();
+    let tokens: Vec<String> = read_messages(&maildir)
+        .iter()
+        .filter_map(|m| {
+            m["links"].as_array().unwrap().iter().find_map(|l| {
+                let t = l.as_str().unwrap().rsplit_once("/r/")?.1;
+                signer
+                    .verify(t, Purpose::Confirm, now)
+                    .map(|_| t.to_string())
+            })
+        })
+        .take(3)
+        .collect();
+    let server = serve(&sb, LATER);
+    let http = client();
+    let mut pages = Vec::new();
+    for t in &tokens {
+        let res = http
+            .post(format!("{}/r/{t}/confirm", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        pages.push(res.text().await.unwrap());
+    }
+    let code_of = |p: &str| {
+        p.split("id=\"bonus-code\">")
+            .nth(1)
+            .map(|r| r.split('<').next().unwrap().to_string())
+    };
+    let codes: Vec<_> = pages.iter().map(|p| code_of(p)).collect();
+    assert_eq!(
+        codes,
+        [Some("POOL-1".to_string()), Some("POOL-2".to_string()), None]
+    );
+    let again = text(http.post(format!("{}/r/{}/confirm", server.base, tokens[1]))).await;
+    assert_eq!(code_of(&again).as_deref(), Some("POOL-2"), "drawn once");
+    assert_eq!(sb.status()["confirmed"], 3, "the third confirmation stands");
+    smtp.stop();
+}
+
+/// A person's browser: headless Chromium opens the confirm link of a sent e-mail,
+/// clicks the button, and sees the thank-you page with the bonus. The screenshot is
+/// kept in target/test-artifacts/.
+#[tokio::test(flavor = "multi_thread")]
+async fn chromium_opens_the_link_clicks_confirm_and_sees_the_bonus() {
+    let (sb, mails, _) = sent().await;
+    let server = serve(&sb, LATER);
+    let m = mails
+        .iter()
+        .find(|m| m.to.ends_with(".pl"))
+        .unwrap_or(&mails[0]);
+    let url = format!("{}/r/{}", server.base, m.confirm);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let png = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from)
+        .join("test-artifacts/chromium-thank-you.png");
+    let _ = std::fs::remove_file(&png);
+    let out = Command::new("python3")
+        .arg(root.join("tests/support/chromium_confirm.py"))
+        .arg(&url)
+        .arg(&png)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "chromium_confirm.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(seen["buttons"], 2, "{seen}");
+    assert_eq!(seen["code"], "WELCOMEBACK10", "{seen}");
+    assert!(
+        seen["url"].as_str().unwrap().ends_with("/confirm"),
+        "{seen}"
+    );
+    let png_bytes = std::fs::read(&png).expect("a screenshot");
+    assert!(png_bytes.starts_with(b"\x89PNG"), "a PNG screenshot");
+    let confirmed = entries(&sb, &m.to)
+        .into_iter()
+        .find(|e| e["event"] == "confirmed")
+        .expect("the click was recorded");
+    assert_eq!(confirmed["suspect"], false);
+    assert_eq!(sb.json(&["explain", &m.to])["class"], "valid");
+}
