@@ -33,6 +33,12 @@ async fn sent() -> (Sandbox, Vec<Mail>, LinkSigner) {
     let out = sb.run_with(&smtp.url(), &["send", "--until-idle"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     smtp.stop();
+    let (mails, signer) = received(&sb, &maildir).await;
+    (sb, mails, signer)
+}
+
+/// The messages in `maildir`, with the tokens of their links.
+async fn received(sb: &Sandbox, maildir: &std::path::Path) -> (Vec<Mail>, LinkSigner) {
     let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
         .await
         .unwrap();
@@ -48,7 +54,7 @@ async fn sent() -> (Sandbox, Vec<Mail>, LinkSigner) {
             })
             .collect()
     };
-    let mails = read_messages(&maildir)
+    let mails = read_messages(maildir)
         .iter()
         .map(|m| {
             let links: Vec<String> = m["links"]
@@ -77,7 +83,7 @@ async fn sent() -> (Sandbox, Vec<Mail>, LinkSigner) {
             }
         })
         .collect();
-    (sb, mails, signer)
+    (mails, signer)
 }
 
 /// `reconsent serve` on a free port, acting as if it were `now`; killed when dropped.
@@ -633,4 +639,130 @@ async fn chromium_opens_the_link_clicks_confirm_and_sees_the_bonus() {
         .expect("the click was recorded");
     assert_eq!(confirmed["suspect"], false);
     assert_eq!(sb.json(&["explain", &m.to])["class"], "valid");
+}
+
+/// `needle` as a whole address in the database files (not the tail of a longer one).
+fn in_database(sb: &Sandbox, needle: &str) -> bool {
+    let mut bytes = Vec::new();
+    for name in ["reconsent.db", "reconsent.db-wal"] {
+        bytes.extend(std::fs::read(sb.path(name)).unwrap_or_default());
+    }
+    let part_of_address = |b: u8| b.is_ascii_alphanumeric() || b".-_+'".contains(&b);
+    bytes.windows(needle.len()).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(needle.as_bytes()) && (i == 0 || !part_of_address(bytes[i - 1]))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whole_campaign_ends_with_the_silent_the_leavers_and_the_bounced_purged() {
+    let sb = Sandbox::with_campaign("500/s");
+    let extra = format!(
+        "{HEADER}\nbounce.one@example.cz,,cs,CZ,true,2026-06-01,,,,,,,,,,\n\
+         jan.kowalski@example.pl,Jan Kowalski,pl,PL,true,2025-01-01,,2017-03-01,single_opt_in,false,false,,,,,\n"
+    );
+    let file = sb.write("extra.csv", extra);
+    sb.ok(&["import", file.to_str().unwrap()]);
+    sb.ok(&["campaign", "launch", CAMPAIGN]);
+    let maildir = sb.path("maildir");
+    let smtp = answering_server(&maildir);
+    sb.run_with(&smtp.url(), &["send", "--until-idle"]);
+    smtp.stop();
+    let (mails, _) = received(&sb, &maildir).await;
+    assert_eq!(mails.len(), 166);
+
+    // Some confirm, some leave, the rest stay silent.
+    let server = serve(&sb, LATER);
+    let http = client();
+    let others: Vec<&Mail> = mails
+        .iter()
+        .filter(|m| m.to != "jan.kowalski@example.pl")
+        .collect();
+    let (confirmers, leavers) = (&others[..5], &others[5..8]);
+    for m in confirmers {
+        let r = http
+            .post(format!("{}/r/{}/confirm", server.base, m.confirm))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    for m in leavers {
+        let r = http
+            .post(format!("{}/r/{}/leave", server.base, m.leave))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    drop(server);
+
+    let after_grace = "2027-01-01T00:00:00Z";
+    let preview = sb.json(&["purge", "--dry-run", "--now", after_grace]);
+    let held: std::collections::BTreeSet<String> = preview["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_lowercase())
+        .collect();
+    let confirmed: std::collections::BTreeSet<&str> =
+        confirmers.iter().map(|m| m.to.as_str()).collect();
+    // Exactly: every recipient who did not confirm, and the bounced address, less legal holds.
+    let mut expected: std::collections::BTreeSet<String> = mails
+        .iter()
+        .map(|m| m.to.clone())
+        .filter(|to| !confirmed.contains(to.as_str()))
+        .chain(["bounce.one@example.cz".to_string()])
+        .filter(|to| !held.contains(to))
+        .collect();
+    let would: std::collections::BTreeSet<String> = preview["would_purge"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_lowercase())
+        .collect();
+    // Addresses with an internationalised domain arrive in their ASCII form; compare by key.
+    let key = |e: &str| {
+        reconsent::domain::EmailAddress::parse(e)
+            .unwrap()
+            .key()
+            .to_string()
+    };
+    expected = expected.iter().map(|e| key(e)).collect();
+    let would_keys: std::collections::BTreeSet<String> = would.iter().map(|e| key(e)).collect();
+    assert_eq!(would_keys, expected);
+    for m in leavers {
+        assert!(would_keys.contains(&key(&m.to)), "leavers go");
+    }
+
+    let report = sb.json(&["purge", "--now", after_grace]);
+    assert_eq!(report["purged"].as_u64().unwrap() as usize, expected.len());
+    for to in &confirmed {
+        let v = sb.json(&["explain", to, "--now", after_grace]);
+        assert_eq!(v["class"], "valid", "{to} confirmed and remains");
+    }
+    for to in &held {
+        assert_eq!(sb.run(&["explain", to]).code, 0, "{to} is held and remains");
+    }
+    for to in would.iter().take(60) {
+        assert!(!in_database(&sb, to), "{to} is still in the database files");
+    }
+    assert!(!in_database(&sb, "Jan Kowalski"));
+    let again = format!("{HEADER}\n  Jan.Kowalski@EXAMPLE.pl ,Jan,pl,PL,,,,,,,,,,,,\n");
+    let file = sb.write("again.csv", again);
+    let v = sb.json(&["import", file.to_str().unwrap(), "--now", "2027-01-02"]);
+    assert_eq!(
+        (v["refused_tombstoned"].clone(), v["inserted"].clone()),
+        (1.into(), 0.into())
+    );
+    let status = sb.json(&[
+        "campaign",
+        "status",
+        "spring-reconsent",
+        "--now",
+        after_grace,
+    ]);
+    assert_eq!(status["confirmed"], 5);
+    assert_eq!(status["left"], 3);
+    assert_eq!(status["bounced"], 1);
+    assert_eq!(status["purged"].as_u64(), report["purged"].as_u64());
 }

@@ -146,10 +146,11 @@ impl SqliteStore {
         campaign_id: i64,
         entry: &LedgerEntry,
         consent: &NewConsent,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        insert_ledger(&mut tx, contact_id, entry).await?;
-        sqlx::query(
+        // First, so that a contact a purge erased a moment ago is refused cleanly:
+        // nothing is written for it.
+        let updated = sqlx::query(
             "UPDATE contacts SET consent_at = ?, consent_method = 'reconsent', consent_prechecked = 0, \
              consent_bundled = 0, consent_text_version = ?, consent_ip = ?, consent_source = ?, \
              consent_withdrawn_at = NULL, updated_at = ? WHERE id = ?",
@@ -161,18 +162,34 @@ impl SqliteStore {
         .bind(consent.at.timestamp())
         .bind(contact_id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        insert_ledger(&mut tx, contact_id, entry).await?;
         sqlx::query("DELETE FROM suppressions WHERE contact_id = ? AND reason = 'left'")
             .bind(contact_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM deletion_queue WHERE contact_id = ? AND reason = 'left'")
+        // A confirmation wins over any pending deletion: the address is alive and willing.
+        sqlx::query("DELETE FROM deletion_queue WHERE contact_id = ?")
             .bind(contact_id)
             .execute(&mut *tx)
             .await?;
         cancel_reminders(&mut tx, contact_id, campaign_id).await?;
+        if self.webhooks {
+            contact_event(
+                &mut tx,
+                "contact.confirmed",
+                contact_id,
+                campaign_id,
+                consent.at,
+            )
+            .await?;
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// A withdrawal: the ledger entry, the withdrawal time, suppression and a deletion
@@ -194,7 +211,30 @@ impl SqliteStore {
             .await?;
         suppress(&mut tx, contact_id, "left", now, now).await?;
         cancel_reminders(&mut tx, contact_id, campaign_id).await?;
+        if self.webhooks {
+            contact_event(&mut tx, "contact.left", contact_id, campaign_id, now).await?;
+            super::webhooks::enqueue_contact_queued(&mut tx, contact_id, now).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// `contact.confirmed` / `contact.left` for the shop, in the answer's transaction.
+async fn contact_event(
+    conn: &mut sqlx::SqliteConnection,
+    event: &str,
+    contact_id: i64,
+    campaign_id: i64,
+    at: Instant,
+) -> Result<()> {
+    let (public_id, email, campaign): (String, String, String) = sqlx::query_as(
+        "SELECT c.public_id, c.email, (SELECT name FROM campaigns WHERE id = ?) FROM contacts c WHERE c.id = ?",
+    )
+    .bind(campaign_id)
+    .bind(contact_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let data = serde_json::json!({ "contact": public_id, "email": email, "campaign": campaign, "at": at.to_rfc3339() });
+    super::webhooks::enqueue(conn, event, &public_id, data, at).await
 }

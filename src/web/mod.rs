@@ -4,7 +4,7 @@
 //! |---|---|
 //! | [`routes`] | `GET`/`HEAD /r/{token}` (a page, a view counted), `POST /r/{token}/confirm`, `POST /r/{token}/leave`, `POST /u/{token}` (RFC 8058), `GET /healthz` |
 //! | [`pages`] | the request, thank-you and goodbye pages in five languages; one 404 for every bad link |
-//! | `schedule` | every few seconds: reminder waves that have come due ([`crate::campaign::reminders`]) |
+//! | `schedule` | every few seconds: reminder waves that have come due ([`crate::campaign::reminders`]) and webhook deliveries ([`crate::webhooks`]); every minute: deadlines and purge ([`crate::purge`]) |
 //! | [`thanks`] | the thank-you e-mail with the bonus code, in the background after a confirmation |
 //! | [`scanners`] | which user agents are mail scanners, not people (pure) |
 //!
@@ -60,8 +60,15 @@ impl AppState {
     }
 }
 
-/// How often the scheduler looks for reminder waves that have come due.
+/// How often the scheduler looks for reminder waves that have come due and delivers
+/// waiting webhooks.
 const TICK: std::time::Duration = std::time::Duration::from_secs(3);
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn purge(state: &AppState, now: crate::domain::Instant) -> Result<crate::purge::PurgeReport> {
+    let secrets = state.store.secrets().await?;
+    crate::purge::purge(&state.store, &state.config, &secrets, now, false).await
+}
 
 /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish. Beside the
 /// pages, the same process queues reminder waves when due and sends what is queued,
@@ -105,11 +112,30 @@ pub async fn serve(state: AppState, bind: &str) -> Result<()> {
 }
 
 async fn schedule(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut last_purge: Option<std::time::Instant> = None;
     loop {
-        if let Err(e) =
-            crate::campaign::reminders::enqueue_due_waves(&state.store, state.clock.now()).await
-        {
+        let now = state.clock.now();
+        if let Err(e) = crate::campaign::reminders::enqueue_due_waves(&state.store, now).await {
             tracing::error!("queueing reminder waves: {e:#}");
+        }
+        // Deadlines and erasure are matters of days: once a minute is plenty.
+        if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
+            last_purge = Some(std::time::Instant::now());
+            match purge(&state, now).await {
+                Ok(r) if r.purged + r.newly_queued > 0 => {
+                    tracing::info!(
+                        purged = r.purged,
+                        queued = r.newly_queued,
+                        held = r.held.len(),
+                        "purge"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("purge: {e:#}"),
+            }
+        }
+        if let Err(e) = crate::webhooks::deliver(&state.store, &state.config, now).await {
+            tracing::error!("webhooks: {e:#}");
         }
         tokio::select! {
             () = tokio::time::sleep(TICK) => {},

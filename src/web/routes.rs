@@ -274,9 +274,14 @@ async fn confirm(
             entry.wave.as_deref().unwrap_or("?")
         ),
     };
-    s.store
+    if !s
+        .store
         .record_confirm(a.ctx.contact.id, a.ctx.campaign.id, &entry, &new)
-        .await?;
+        .await?
+    {
+        // Erased by a purge between the page and the button: refused like any unknown link.
+        return Err(WebError::NotFound);
+    }
     let code = s.bonus_code(&a, now).await;
     let page = pages::thanks(&facts(&a), code.as_deref(), false);
     let mail = Thanks {
