@@ -140,19 +140,21 @@ impl SqliteStore {
 
     /// A confirmation: the ledger entry, the contact's new consent, and the end of any
     /// earlier withdrawal by this campaign (a consent given after a withdrawal stands).
+    /// `false`, with nothing written, when the contact had already confirmed: a
+    /// double click records one confirmation and sends one thank-you.
     pub async fn record_confirm(
         &self,
         contact_id: i64,
         campaign_id: i64,
         entry: &LedgerEntry,
         consent: &NewConsent,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        insert_ledger(&mut tx, contact_id, entry).await?;
-        sqlx::query(
+        let changed = sqlx::query(
             "UPDATE contacts SET consent_at = ?, consent_method = 'reconsent', consent_prechecked = 0, \
              consent_bundled = 0, consent_text_version = ?, consent_ip = ?, consent_source = ?, \
-             consent_withdrawn_at = NULL, updated_at = ? WHERE id = ?",
+             consent_withdrawn_at = NULL, updated_at = ? WHERE id = ? \
+             AND NOT (consent_method IS 'reconsent' AND consent_withdrawn_at IS NULL)",
         )
         .bind(consent.at.timestamp())
         .bind(&consent.text_version)
@@ -161,7 +163,12 @@ impl SqliteStore {
         .bind(consent.at.timestamp())
         .bind(contact_id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(false);
+        }
+        insert_ledger(&mut tx, contact_id, entry).await?;
         sqlx::query("DELETE FROM suppressions WHERE contact_id = ? AND reason = 'left'")
             .bind(contact_id)
             .execute(&mut *tx)
@@ -172,7 +179,7 @@ impl SqliteStore {
             .await?;
         cancel_reminders(&mut tx, contact_id, campaign_id).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// A withdrawal: the ledger entry, the withdrawal time, suppression and a deletion

@@ -1,4 +1,5 @@
-//! The token routes (DESIGN §2.5). Only a POST changes anything; every token failure,
+//! The token routes (DESIGN §2.5), plus `GET /u/{token}` for clients that open the
+//! one-click link in a browser. Only a POST changes anything; every token failure,
 //! and every token whose contact or campaign is gone, answers the same 404.
 
 use super::pages::{self, Facts};
@@ -24,7 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{token}", get(page))
         .route("/r/{token}/confirm", post(confirm))
         .route("/r/{token}/leave", post(leave))
-        .route("/u/{token}", post(one_click))
+        .route("/u/{token}", get(unsubscribe_page).post(one_click))
         .fallback(|| async { WebError::NotFound })
         .layer(axum::middleware::map_response(private_headers))
         .with_state(state)
@@ -241,9 +242,7 @@ async fn page(
         .answer(&token, &[Purpose::Confirm, Purpose::Leave], now)
         .await?;
     let html = s.request_page(&a, &token)?;
-    let entry = s.entry("viewed", &a, &who, Some(sha256_hex(&html)), now);
-    s.store.record_event(a.ctx.contact.id, &entry).await?;
-    Ok(Html(html))
+    s.show(&a, &who, html, now).await
 }
 
 async fn confirm(
@@ -274,11 +273,15 @@ async fn confirm(
             entry.wave.as_deref().unwrap_or("?")
         ),
     };
-    s.store
+    let first = s
+        .store
         .record_confirm(a.ctx.contact.id, a.ctx.campaign.id, &entry, &new)
         .await?;
     let code = s.bonus_code(&a, now).await;
-    let page = pages::thanks(&facts(&a), code.as_deref(), false);
+    let page = pages::thanks(&facts(&a), code.as_deref(), !first);
+    if !first {
+        return Ok(Html(page));
+    }
     let mail = Thanks {
         contact: a.ctx.contact,
         campaign: a.campaign,
@@ -307,6 +310,34 @@ async fn leave(
     let shown = sha256_hex(&s.request_page(&a, &token)?);
     s.withdraw(&a, "left", Some(shown), who, now).await?;
     Ok(Html(pages::goodbye(&facts(&a))))
+}
+
+/// Some mail clients open the `List-Unsubscribe` link instead of POSTing to it: the
+/// person sees a leave button, and only its POST withdraws.
+async fn unsubscribe_page(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    who: Requester,
+) -> Result<Html<String>, WebError> {
+    let now = s.clock.now();
+    let a = s.answer(&token, &[Purpose::Unsubscribe], now).await?;
+    let html = pages::request(&facts(&a), None, &format!("/u/{token}"));
+    s.show(&a, &who, html, now).await
+}
+
+impl AppState {
+    /// A page behind a link: shown, and counted as a view with the hash of its bytes.
+    async fn show(
+        &self,
+        a: &Answer,
+        who: &Requester,
+        html: String,
+        now: Instant,
+    ) -> Result<Html<String>, WebError> {
+        let entry = self.entry("viewed", a, who, Some(sha256_hex(&html)), now);
+        self.store.record_event(a.ctx.contact.id, &entry).await?;
+        Ok(Html(html))
+    }
 }
 
 /// RFC 8058: a mail client POSTs `List-Unsubscribe=One-Click`, with no cookies and no
