@@ -17,6 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -115,7 +116,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Requester {
 struct Answer {
     claims: TokenClaims,
     ctx: AnswerContext,
-    campaign: Campaign,
+    campaign: Arc<Campaign>,
     locale: Locale,
 }
 
@@ -136,13 +137,7 @@ impl AppState {
             .answer_context(&claims.campaign, &claims.public_id)
             .await?
             .ok_or(WebError::NotFound)?;
-        let campaign = Campaign::parse(&ctx.campaign.definition, &ctx.campaign.source_file)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "the launched campaign {} is damaged: {e}",
-                    ctx.campaign.name
-                )
-            })?;
+        let campaign = self.campaign(&ctx.campaign)?;
         let locale = ctx
             .contact
             .contact
