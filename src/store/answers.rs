@@ -140,20 +140,23 @@ impl SqliteStore {
 
     /// A confirmation: the ledger entry, the contact's new consent, and the end of any
     /// earlier withdrawal by this campaign (a consent given after a withdrawal stands).
+    /// `false`, with nothing written, when the contact had already confirmed: a
+    /// double click records one confirmation and sends one thank-you.
     pub async fn record_confirm(
         &self,
         contact_id: i64,
         campaign_id: i64,
         entry: &LedgerEntry,
         consent: &NewConsent,
-    ) -> Result<bool> {
+    ) -> Result<Confirm> {
         let mut tx = self.pool.begin().await?;
-        // First, so that a contact a purge erased a moment ago is refused cleanly:
-        // nothing is written for it.
-        let updated = sqlx::query(
+        // First, so that a contact a purge erased a moment ago is refused cleanly
+        // (nothing is written for it), and a second click records nothing twice.
+        let changed = sqlx::query(
             "UPDATE contacts SET consent_at = ?, consent_method = 'reconsent', consent_prechecked = 0, \
              consent_bundled = 0, consent_text_version = ?, consent_ip = ?, consent_source = ?, \
-             consent_withdrawn_at = NULL, updated_at = ? WHERE id = ?",
+             consent_withdrawn_at = NULL, updated_at = ? WHERE id = ? \
+             AND NOT (consent_method IS 'reconsent' AND consent_withdrawn_at IS NULL)",
         )
         .bind(consent.at.timestamp())
         .bind(&consent.text_version)
@@ -164,8 +167,16 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        if updated == 0 {
-            return Ok(false);
+        if changed == 0 {
+            let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts WHERE id = ?")
+                .bind(contact_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            return Ok(if exists == 0 {
+                Confirm::Gone
+            } else {
+                Confirm::Already
+            });
         }
         insert_ledger(&mut tx, contact_id, entry).await?;
         sqlx::query("DELETE FROM suppressions WHERE contact_id = ? AND reason = 'left'")
@@ -189,7 +200,7 @@ impl SqliteStore {
             .await?;
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(Confirm::Recorded)
     }
 
     /// A withdrawal: the ledger entry, the withdrawal time, suppression and a deletion
@@ -218,6 +229,16 @@ impl SqliteStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// What a confirmation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    Recorded,
+    /// Confirmed before by this engine and not withdrawn since: nothing written.
+    Already,
+    /// The contact is no longer there (erased a moment ago): nothing written.
+    Gone,
 }
 
 /// `contact.confirmed` / `contact.left` for the shop, in the answer's transaction.

@@ -11,7 +11,7 @@ mod sqlite;
 mod waves;
 mod webhooks;
 
-pub use answers::{AnswerContext, NewConsent, RequestDelivery};
+pub use answers::{AnswerContext, Confirm, NewConsent, RequestDelivery};
 pub use erasure::{Due, Erasure};
 pub use queue::{AnswerCounts, CampaignRow, Claimed, Fate, LaunchTx, QueueState};
 pub use sqlite::{ImportTx, SqliteStore as Store};

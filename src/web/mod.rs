@@ -17,14 +17,16 @@ pub mod routes;
 pub mod scanners;
 pub mod thanks;
 
+use crate::campaign::Campaign;
 use crate::config::Config;
 use crate::send::{Clock, SendOptions, Sender};
-use crate::store::Store;
+use crate::store::{CampaignRow, Store};
 use crate::tokens::LinkSigner;
 use anyhow::{Context, Result};
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 /// What every handler shares; cloning is cheap.
 #[derive(Clone)]
@@ -37,6 +39,9 @@ pub struct Shared {
     pub signer: LinkSigner,
     pub config: Config,
     pub clock: Clock,
+    /// Launched campaigns, parsed once, by the hash of their definition: every answer
+    /// needs one, and a launched definition never changes.
+    campaigns: Mutex<HashMap<String, Arc<Campaign>>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -55,8 +60,24 @@ impl AppState {
                 store,
                 config,
                 clock,
+                campaigns: Mutex::default(),
             }),
         })
+    }
+
+    pub fn campaign(&self, row: &CampaignRow) -> Result<Arc<Campaign>> {
+        let mut cache = self
+            .campaigns
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the campaign cache is poisoned"))?;
+        if let Some(c) = cache.get(&row.definition_sha256) {
+            return Ok(c.clone());
+        }
+        let parsed = Campaign::parse(&row.definition, &row.source_file)
+            .map_err(|e| anyhow::anyhow!("the launched campaign {} is damaged: {e}", row.name))?;
+        let parsed = Arc::new(parsed);
+        cache.insert(row.definition_sha256.clone(), parsed.clone());
+        Ok(parsed)
     }
 }
 

@@ -184,7 +184,7 @@ main{max-width:36rem;margin:0 auto;padding:2rem 1.25rem}\
 h1{font-size:1.5rem;line-height:1.25;margin:0 0 1rem}\
 dt{font-weight:700;margin-top:.75rem}dd{margin:0}\
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin:1.5rem 0 .5rem}\
-.actions form{flex:1 1 13rem;margin:0}\
+.actions form{flex:1 1 13rem;margin:0;display:flex}\
 button{width:100%;min-height:3rem;padding:.75rem 1rem;border-radius:8px;font:inherit;font-weight:700;cursor:pointer;border:2px solid #14532d}\
 .yes{background:#14532d;color:#fff}.no{background:#fff;color:#14532d}\
 button:hover{filter:brightness(1.1)}\

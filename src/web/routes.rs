@@ -1,4 +1,5 @@
-//! The token routes (DESIGN §2.5). Only a POST changes anything; every token failure,
+//! The token routes (DESIGN §2.5), plus `GET /u/{token}` for clients that open the
+//! one-click link in a browser. Only a POST changes anything; every token failure,
 //! and every token whose contact or campaign is gone, answers the same 404.
 
 use super::pages::{self, Facts};
@@ -7,7 +8,7 @@ use super::{AppState, scanners};
 use crate::campaign::Campaign;
 use crate::campaign::definition::BonusCode;
 use crate::domain::{Instant, Locale};
-use crate::store::{AnswerContext, LedgerEntry, NewConsent};
+use crate::store::{AnswerContext, Confirm, LedgerEntry, NewConsent};
 use crate::tokens::{Purpose, TokenClaims};
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, State};
@@ -16,6 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -24,7 +26,7 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{token}", get(page))
         .route("/r/{token}/confirm", post(confirm))
         .route("/r/{token}/leave", post(leave))
-        .route("/u/{token}", post(one_click))
+        .route("/u/{token}", get(unsubscribe_page).post(one_click))
         .fallback(|| async { WebError::NotFound })
         .layer(axum::middleware::map_response(private_headers))
         .with_state(state)
@@ -114,7 +116,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Requester {
 struct Answer {
     claims: TokenClaims,
     ctx: AnswerContext,
-    campaign: Campaign,
+    campaign: Arc<Campaign>,
     locale: Locale,
 }
 
@@ -135,13 +137,7 @@ impl AppState {
             .answer_context(&claims.campaign, &claims.public_id)
             .await?
             .ok_or(WebError::NotFound)?;
-        let campaign = Campaign::parse(&ctx.campaign.definition, &ctx.campaign.source_file)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "the launched campaign {} is damaged: {e}",
-                    ctx.campaign.name
-                )
-            })?;
+        let campaign = self.campaign(&ctx.campaign)?;
         let locale = ctx
             .contact
             .contact
@@ -241,9 +237,7 @@ async fn page(
         .answer(&token, &[Purpose::Confirm, Purpose::Leave], now)
         .await?;
     let html = s.request_page(&a, &token)?;
-    let entry = s.entry("viewed", &a, &who, Some(sha256_hex(&html)), now);
-    s.store.record_event(a.ctx.contact.id, &entry).await?;
-    Ok(Html(html))
+    s.show(&a, &who, html, now).await
 }
 
 async fn confirm(
@@ -274,16 +268,20 @@ async fn confirm(
             entry.wave.as_deref().unwrap_or("?")
         ),
     };
-    if !s
+    let outcome = s
         .store
         .record_confirm(a.ctx.contact.id, a.ctx.campaign.id, &entry, &new)
-        .await?
-    {
+        .await?;
+    if outcome == Confirm::Gone {
         // Erased by a purge between the page and the button: refused like any unknown link.
         return Err(WebError::NotFound);
     }
+    let first = outcome == Confirm::Recorded;
     let code = s.bonus_code(&a, now).await;
-    let page = pages::thanks(&facts(&a), code.as_deref(), false);
+    let page = pages::thanks(&facts(&a), code.as_deref(), !first);
+    if !first {
+        return Ok(Html(page));
+    }
     let mail = Thanks {
         contact: a.ctx.contact,
         campaign: a.campaign,
@@ -312,6 +310,34 @@ async fn leave(
     let shown = sha256_hex(&s.request_page(&a, &token)?);
     s.withdraw(&a, "left", Some(shown), who, now).await?;
     Ok(Html(pages::goodbye(&facts(&a))))
+}
+
+/// Some mail clients open the `List-Unsubscribe` link instead of POSTing to it: the
+/// person sees a leave button, and only its POST withdraws.
+async fn unsubscribe_page(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    who: Requester,
+) -> Result<Html<String>, WebError> {
+    let now = s.clock.now();
+    let a = s.answer(&token, &[Purpose::Unsubscribe], now).await?;
+    let html = pages::request(&facts(&a), None, &format!("/u/{token}"));
+    s.show(&a, &who, html, now).await
+}
+
+impl AppState {
+    /// A page behind a link: shown, and counted as a view with the hash of its bytes.
+    async fn show(
+        &self,
+        a: &Answer,
+        who: &Requester,
+        html: String,
+        now: Instant,
+    ) -> Result<Html<String>, WebError> {
+        let entry = self.entry("viewed", a, who, Some(sha256_hex(&html)), now);
+        self.store.record_event(a.ctx.contact.id, &entry).await?;
+        Ok(Html(html))
+    }
 }
 
 /// RFC 8058: a mail client POSTs `List-Unsubscribe=One-Click`, with no cookies and no

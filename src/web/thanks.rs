@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 pub struct Thanks {
     pub contact: StoredContact,
-    pub campaign: Campaign,
+    pub campaign: std::sync::Arc<Campaign>,
     pub locale: Locale,
     pub code: Option<String>,
     /// The confirm token's claims: the one-click link of this mail is signed from them.
