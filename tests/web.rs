@@ -619,34 +619,53 @@ async fn chromium_opens_the_link_clicks_confirm_and_sees_the_bonus() {
         .iter()
         .find(|m| m.to.ends_with(".pl"))
         .unwrap_or(&mails[0]);
+    let seen = chromium_confirm(&server, m, "chromium-thank-you.png", false);
+    check_thank_you(&sb, m, &seen);
+    // The same with the keyboard only, for another contact.
+    let k = mails.iter().find(|x| x.to != m.to).unwrap();
+    let seen = chromium_confirm(&server, k, "chromium-keyboard-thank-you.png", true);
+    assert_eq!(
+        seen["focused"].as_str().map(str::is_empty),
+        Some(false),
+        "{seen}"
+    );
+    check_thank_you(&sb, k, &seen);
+}
+
+fn chromium_confirm(server: &Serve, m: &Mail, png: &str, keyboard: bool) -> serde_json::Value {
     let url = format!("{}/r/{}", server.base, m.confirm);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let png = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root.join("target"), std::path::PathBuf::from)
-        .join("test-artifacts/chromium-thank-you.png");
+        .join("test-artifacts")
+        .join(png);
     let _ = std::fs::remove_file(&png);
-    let out = Command::new("python3")
-        .arg(root.join("tests/support/chromium_confirm.py"))
+    let mut cmd = Command::new("python3");
+    cmd.arg(root.join("tests/support/chromium_confirm.py"))
         .arg(&url)
-        .arg(&png)
-        .output()
-        .expect("python3");
+        .arg(&png);
+    if keyboard {
+        cmd.arg("--keyboard");
+    }
+    let out = cmd.output().expect("python3");
     assert!(
         out.status.success(),
         "chromium_confirm.py: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let seen: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    let png_bytes = std::fs::read(&png).expect("a screenshot");
+    assert!(png_bytes.starts_with(b"\x89PNG"), "a PNG screenshot");
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap()
+}
+
+fn check_thank_you(sb: &Sandbox, m: &Mail, seen: &serde_json::Value) {
     assert_eq!(seen["buttons"], 2, "{seen}");
     assert_eq!(seen["code"], "WELCOMEBACK10", "{seen}");
     assert!(
         seen["url"].as_str().unwrap().ends_with("/confirm"),
         "{seen}"
     );
-    let png_bytes = std::fs::read(&png).expect("a screenshot");
-    assert!(png_bytes.starts_with(b"\x89PNG"), "a PNG screenshot");
-    let confirmed = entries(&sb, &m.to)
+    let confirmed = entries(sb, &m.to)
         .into_iter()
         .find(|e| e["event"] == "confirmed")
         .expect("the click was recorded");

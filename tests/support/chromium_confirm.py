@@ -1,13 +1,14 @@
 """Opens a confirm link in headless Chromium, clicks the confirm button with a real
 mouse event, and reports what the thank-you page shows; saves a screenshot.
 
-Usage: chromium_confirm.py URL SCREENSHOT.png
+Usage: chromium_confirm.py URL SCREENSHOT.png [--keyboard]  (Tab to the button, Enter)
 Prints one JSON object: {"request_title", "buttons", "title", "code", "lang", "url"}.
 Drives Chromium over the DevTools protocol (stdlib + the `websockets` package)."""
 import asyncio, base64, json, os, shutil, subprocess, sys, tempfile, time, urllib.request
 
 import websockets
 
+KEYBOARD = "--keyboard" in sys.argv
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 
 
@@ -61,6 +62,15 @@ class Cdp:
         return r["result"].get("value")
 
 
+async def key(cdp, name, code, text=None):
+    down = {"type": "keyDown", "key": name, "code": name, "windowsVirtualKeyCode": code}
+    if text:
+        down["text"] = text
+    await cdp.call("Input.dispatchKeyEvent", **down)
+    await cdp.call("Input.dispatchKeyEvent", type="keyUp", key=name, code=name,
+                   windowsVirtualKeyCode=code)
+
+
 async def run(url, png, port):
     targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list"))
     page = next(t for t in targets if t["type"] == "page")
@@ -71,12 +81,21 @@ async def run(url, png, port):
         await cdp.wait_event("Page.loadEventFired")
         out = {"request_title": await cdp.eval("document.title"),
                "buttons": await cdp.eval("document.querySelectorAll('button').length")}
-        box = await cdp.eval(
-            "(() => { const r = document.querySelector('button.yes').getBoundingClientRect();"
-            " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
-        for kind in ("mousePressed", "mouseReleased"):
-            await cdp.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1],
-                           button="left", clickCount=1)
+        if KEYBOARD:
+            # Tab until the confirm button has the focus, then Enter: no mouse needed.
+            for _ in range(10):
+                await key(cdp, "Tab", 9)
+                if await cdp.eval("document.activeElement.className") == "yes":
+                    break
+            out["focused"] = await cdp.eval("document.activeElement.textContent")
+            await key(cdp, "Enter", 13, text="\r")
+        else:
+            box = await cdp.eval(
+                "(() => { const r = document.querySelector('button.yes').getBoundingClientRect();"
+                " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+            for kind in ("mousePressed", "mouseReleased"):
+                await cdp.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1],
+                               button="left", clickCount=1)
         await cdp.wait_event("Page.loadEventFired")
         out["title"] = await cdp.eval("document.title")
         out["code"] = await cdp.eval(
@@ -91,7 +110,7 @@ async def run(url, png, port):
 
 
 def main():
-    url, png = sys.argv[1], sys.argv[2]
+    url, png = [a for a in sys.argv[1:] if not a.startswith("--")][:2]
     profile = tempfile.mkdtemp(prefix="reconsent-chromium-")
     proc, port = start_chromium(profile)
     try:
