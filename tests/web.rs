@@ -798,3 +798,29 @@ async fn a_whole_campaign_ends_with_the_silent_the_leavers_and_the_bounced_purge
     assert_eq!(status["bounced"], 1);
     assert_eq!(status["purged"].as_u64(), report["purged"].as_u64());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contact_queued_for_deletion_who_confirms_in_the_grace_period_is_kept() {
+    let (sb, mails, _) = sent().await;
+    // The deadline (30 days) has passed: the silent are queued, due after 7 days' grace.
+    let after_deadline = "2026-12-23T00:00:00Z";
+    let queued = sb.json(&["purge", "--now", after_deadline]);
+    assert_eq!(
+        queued["purged"], 0,
+        "nothing is due during the grace period"
+    );
+    assert!(queued["newly_queued"].as_u64().unwrap() >= 165);
+    let late = &mails[0];
+    let server = serve(&sb, after_deadline);
+    let r = client()
+        .post(format!("{}/r/{}/confirm", server.base, late.confirm))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    drop(server);
+    let purged = sb.json(&["purge", "--now", "2027-01-01T00:00:00Z"]);
+    assert!(purged["purged"].as_u64().unwrap() > 100);
+    let v = sb.json(&["explain", &late.to, "--now", "2027-01-01T00:00:00Z"]);
+    assert_eq!(v["class"], "valid", "a confirmed contact is never erased");
+}
