@@ -39,27 +39,7 @@ async fn insert_ledger(
     contact_id: i64,
     e: &LedgerEntry,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO ledger (contact_id, event, at, campaign, wave, ip, user_agent, content_sha256, \
-         privacy_sha256, message_id, policy_version, suspect, detail) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(contact_id)
-    .bind(&e.event)
-    .bind(e.at.timestamp())
-    .bind(&e.campaign)
-    .bind(&e.wave)
-    .bind(&e.ip)
-    .bind(&e.user_agent)
-    .bind(&e.content_sha256)
-    .bind(&e.privacy_sha256)
-    .bind(&e.message_id)
-    .bind(&e.policy_version)
-    .bind(e.suspect)
-    .bind(e.detail.as_ref().map(|d| d.to_string()))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    super::sqlite::insert_ledger_rows(conn, &[(contact_id, e)]).await
 }
 
 /// Reminders still waiting for someone who has answered are never sent.

@@ -459,26 +459,11 @@ async fn record_sent(
         }
         qb.push(") AS v WHERE deliveries.id = v.id");
         qb.build().execute(&mut *conn).await?;
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO ledger (contact_id, event, at, campaign, wave, ip, user_agent, content_sha256, \
-             privacy_sha256, message_id, policy_version, suspect, detail) ",
-        );
-        qb.push_values(chunk, |mut b, (_, contact_id, _, _, e)| {
-            b.push_bind(*contact_id)
-                .push_bind(e.event.clone())
-                .push_bind(e.at.timestamp())
-                .push_bind(e.campaign.clone())
-                .push_bind(e.wave.clone())
-                .push_bind(e.ip.clone())
-                .push_bind(e.user_agent.clone())
-                .push_bind(e.content_sha256.clone())
-                .push_bind(e.privacy_sha256.clone())
-                .push_bind(e.message_id.clone())
-                .push_bind(e.policy_version.clone())
-                .push_bind(e.suspect)
-                .push_bind(e.detail.as_ref().map(|d| d.to_string()));
-        });
-        qb.build().execute(&mut *conn).await?;
+        let ledger: Vec<(i64, &LedgerEntry)> = chunk
+            .iter()
+            .map(|(_, contact_id, _, _, e)| (*contact_id, &***e))
+            .collect();
+        super::sqlite::insert_ledger_rows(&mut *conn, &ledger).await?;
     }
     Ok(())
 }

@@ -337,29 +337,8 @@ impl ImportTx {
     }
 
     pub async fn append_ledger(&mut self, entries: &[(i64, LedgerEntry)]) -> Result<()> {
-        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO ledger (contact_id, event, at, campaign, wave, ip, user_agent, content_sha256, \
-                 privacy_sha256, message_id, policy_version, suspect, detail) ",
-            );
-            qb.push_values(chunk, |mut b, (id, e)| {
-                b.push_bind(*id)
-                    .push_bind(e.event.clone())
-                    .push_bind(e.at.timestamp())
-                    .push_bind(e.campaign.clone())
-                    .push_bind(e.wave.clone())
-                    .push_bind(e.ip.clone())
-                    .push_bind(e.user_agent.clone())
-                    .push_bind(e.content_sha256.clone())
-                    .push_bind(e.privacy_sha256.clone())
-                    .push_bind(e.message_id.clone())
-                    .push_bind(e.policy_version.clone())
-                    .push_bind(e.suspect)
-                    .push_bind(e.detail.as_ref().map(|d| d.to_string()));
-            });
-            qb.build().execute(&mut *self.tx).await?;
-        }
-        Ok(())
+        let rows: Vec<(i64, &LedgerEntry)> = entries.iter().map(|(id, e)| (*id, e)).collect();
+        insert_ledger_rows(&mut self.tx, &rows).await
     }
 
     pub async fn commit(self) -> Result<()> {
@@ -475,4 +454,34 @@ fn contact_from_row(r: &SqliteRow) -> Result<Contact> {
         },
         legal_hold: flag("legal_hold")?,
     })
+}
+
+/// Appends ledger entries (contact id, entry), many to a statement.
+pub(super) async fn insert_ledger_rows(
+    conn: &mut sqlx::SqliteConnection,
+    rows: &[(i64, &LedgerEntry)],
+) -> Result<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO ledger (contact_id, event, at, campaign, wave, ip, user_agent, content_sha256, \
+             privacy_sha256, message_id, policy_version, suspect, detail) ",
+        );
+        qb.push_values(chunk, |mut b, (id, e)| {
+            b.push_bind(*id)
+                .push_bind(e.event.clone())
+                .push_bind(e.at.timestamp())
+                .push_bind(e.campaign.clone())
+                .push_bind(e.wave.clone())
+                .push_bind(e.ip.clone())
+                .push_bind(e.user_agent.clone())
+                .push_bind(e.content_sha256.clone())
+                .push_bind(e.privacy_sha256.clone())
+                .push_bind(e.message_id.clone())
+                .push_bind(e.policy_version.clone())
+                .push_bind(e.suspect)
+                .push_bind(e.detail.as_ref().map(|d| d.to_string()));
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
