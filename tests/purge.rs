@@ -9,25 +9,6 @@ const CAMPAIGN: &str = "campaigns/example.toml";
 /// Deadline (30 days after launch) and grace (7 days) of the example campaign are past.
 const AFTER_GRACE: &str = "2027-01-01T00:00:00Z";
 
-/// Every byte of the database files, to look for an address in.
-fn database_bytes(sb: &Sandbox) -> Vec<u8> {
-    let mut all = Vec::new();
-    for name in ["reconsent.db", "reconsent.db-wal"] {
-        if let Ok(b) = std::fs::read(sb.path(name)) {
-            all.extend(b);
-        }
-    }
-    all
-}
-
-/// `needle` as a whole address: not the tail of a longer one (`a.b@x` inside `ja.b@x`).
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    let part_of_address = |b: u8| b.is_ascii_alphanumeric() || b".-_+'".contains(&b);
-    haystack.windows(needle.len()).enumerate().any(|(i, w)| {
-        w.eq_ignore_ascii_case(needle.as_bytes()) && (i == 0 || !part_of_address(haystack[i - 1]))
-    })
-}
-
 #[test]
 fn a_whole_campaign_purges_exactly_the_silent_and_the_bounced() {
     let sb = Sandbox::with_campaign("500/s");
@@ -109,14 +90,13 @@ fn a_whole_campaign_purges_exactly_the_silent_and_the_bounced() {
     assert_eq!(status["purged"].as_u64(), report["purged"].as_u64());
 
     // Nothing of a purged address is left in the database files but its keyed tombstone.
-    let bytes = database_bytes(&sb);
     for email in would.iter().take(40) {
         assert!(
-            !contains(&bytes, email),
+            !in_database(&sb, email),
             "{email} is still in the database files"
         );
     }
-    assert!(!contains(&bytes, "Jan Kowalski"));
+    assert!(!in_database(&sb, "Jan Kowalski"));
     // The ledger keeps that there was a consent story, not who it was about.
     let again = format!("{HEADER}\n  Jan.Kowalski@EXAMPLE.pl ,Jan,pl,PL,,,,,,,,,,,,\n");
     let file = sb.write("again.csv", again);
@@ -134,7 +114,7 @@ fn forget_erases_at_once_and_respects_legal_hold() {
     let out = sb.ok(&["forget", " Lubica.Stastna@example.sk"]);
     assert!(out.stdout.contains("erased"), "{}", out.stdout);
     assert_eq!(sb.run(&["explain", "lubica.stastna@example.sk"]).code, 1);
-    assert!(!contains(&database_bytes(&sb), "lubica.stastna@example.sk"));
+    assert!(!in_database(&sb, "lubica.stastna@example.sk"));
     assert_eq!(sb.json(&["audit"])["total"], 299);
     let held = sb.run(&["forget", "zuzana.balazova@example.sk"]);
     assert_eq!(held.code, 1);

@@ -673,18 +673,6 @@ fn check_thank_you(sb: &Sandbox, m: &Mail, seen: &serde_json::Value) {
     assert_eq!(sb.json(&["explain", &m.to])["class"], "valid");
 }
 
-/// `needle` as a whole address in the database files (not the tail of a longer one).
-fn in_database(sb: &Sandbox, needle: &str) -> bool {
-    let mut bytes = Vec::new();
-    for name in ["reconsent.db", "reconsent.db-wal"] {
-        bytes.extend(std::fs::read(sb.path(name)).unwrap_or_default());
-    }
-    let part_of_address = |b: u8| b.is_ascii_alphanumeric() || b".-_+'".contains(&b);
-    bytes.windows(needle.len()).enumerate().any(|(i, w)| {
-        w.eq_ignore_ascii_case(needle.as_bytes()) && (i == 0 || !part_of_address(bytes[i - 1]))
-    })
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_whole_campaign_ends_with_the_silent_the_leavers_and_the_bounced_purged() {
     let sb = Sandbox::with_campaign("500/s");

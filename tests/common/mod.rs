@@ -161,3 +161,16 @@ pub fn rows(n: usize) -> String {
     }
     s
 }
+
+/// Whether `needle` stands in the database files as a whole address (not the tail of a
+/// longer one, as `a.b@x` inside `ja.b@x`), in any case.
+pub fn in_database(sb: &Sandbox, needle: &str) -> bool {
+    let mut bytes = Vec::new();
+    for name in ["reconsent.db", "reconsent.db-wal"] {
+        bytes.extend(std::fs::read(sb.path(name)).unwrap_or_default());
+    }
+    let part_of_address = |b: u8| b.is_ascii_alphanumeric() || b".-_+'".contains(&b);
+    bytes.windows(needle.len()).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(needle.as_bytes()) && (i == 0 || !part_of_address(bytes[i - 1]))
+    })
+}
