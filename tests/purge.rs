@@ -1,7 +1,6 @@
 //! Deadline, deletion queue, purge, forget: lawful, final, resumable.
 
 mod common;
-use common::servers::*;
 use common::*;
 use std::time::Duration;
 
@@ -11,17 +10,7 @@ const AFTER_GRACE: &str = "2027-01-01T00:00:00Z";
 
 #[test]
 fn a_whole_campaign_purges_exactly_the_silent_and_the_bounced() {
-    let sb = Sandbox::with_campaign("500/s");
-    let extra = format!(
-        "{HEADER}\nbounce.one@example.cz,,cs,CZ,true,2026-06-01,,,,,,,,,,\n\
-         jan.kowalski@example.pl,Jan Kowalski,pl,PL,true,2025-01-01,,2017-03-01,single_opt_in,false,false,,,,,\n"
-    );
-    let file = sb.write("extra.csv", extra);
-    sb.ok(&["import", file.to_str().unwrap()]);
-    sb.ok(&["campaign", "launch", CAMPAIGN]);
-    let server = answering_server(&sb.path("maildir"));
-    sb.run_with(&server.url(), &["send", "--until-idle"]);
-    server.stop();
+    let sb = sent_with_a_bounce();
     let status = sb.status();
     assert_eq!(
         (status["sent"].clone(), status["bounced"].clone()),

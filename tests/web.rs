@@ -675,19 +675,8 @@ fn check_thank_you(sb: &Sandbox, m: &Mail, seen: &serde_json::Value) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_whole_campaign_ends_with_the_silent_the_leavers_and_the_bounced_purged() {
-    let sb = Sandbox::with_campaign("500/s");
-    let extra = format!(
-        "{HEADER}\nbounce.one@example.cz,,cs,CZ,true,2026-06-01,,,,,,,,,,\n\
-         jan.kowalski@example.pl,Jan Kowalski,pl,PL,true,2025-01-01,,2017-03-01,single_opt_in,false,false,,,,,\n"
-    );
-    let file = sb.write("extra.csv", extra);
-    sb.ok(&["import", file.to_str().unwrap()]);
-    sb.ok(&["campaign", "launch", CAMPAIGN]);
-    let maildir = sb.path("maildir");
-    let smtp = answering_server(&maildir);
-    sb.run_with(&smtp.url(), &["send", "--until-idle"]);
-    smtp.stop();
-    let (mails, _) = received(&sb, &maildir).await;
+    let sb = sent_with_a_bounce();
+    let (mails, _) = received(&sb, &sb.path("maildir")).await;
     assert_eq!(mails.len(), 166);
 
     // Some confirm, some leave, the rest stay silent.

@@ -174,3 +174,22 @@ pub fn in_database(sb: &Sandbox, needle: &str) -> bool {
         w.eq_ignore_ascii_case(needle.as_bytes()) && (i == 0 || !part_of_address(bytes[i - 1]))
     })
 }
+
+/// The example campaign plus a mailbox that bounces (`bounce.one@example.cz`) and a
+/// weak pre-GDPR consent (`jan.kowalski@example.pl`), launched and sent to the
+/// answering aiosmtpd server; the delivered messages are in `maildir`.
+pub fn sent_with_a_bounce() -> Sandbox {
+    let sb = Sandbox::with_campaign("500/s");
+    let extra = format!(
+        "{HEADER}\nbounce.one@example.cz,,cs,CZ,true,2026-06-01,,,,,,,,,,\n\
+         jan.kowalski@example.pl,Jan Kowalski,pl,PL,true,2025-01-01,,2017-03-01,single_opt_in,false,false,,,,,\n"
+    );
+    let file = sb.write("extra.csv", extra);
+    sb.ok(&["import", file.to_str().unwrap()]);
+    sb.ok(&["campaign", "launch", "campaigns/example.toml"]);
+    let smtp = servers::answering_server(&sb.path("maildir"));
+    let out = sb.run_with(&smtp.url(), &["send", "--until-idle"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    smtp.stop();
+    sb
+}
