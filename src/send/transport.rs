@@ -9,7 +9,7 @@ use super::outcome::{Failure, Phase};
 use anyhow::{Context, Result, bail};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -123,6 +123,7 @@ impl Transport {
             TransportConfig::Smtp(c) => Self::Smtp(Box::new(SmtpSession {
                 config: c.clone(),
                 conn: None,
+                pipelining: false,
             })),
         })
     }
@@ -140,6 +141,18 @@ impl Transport {
                 .await
                 .map_err(|e| (Failure::Connection(format!("{e:#}")), Phase::Connect)),
             Self::Smtp(session) => session.send(from, to, bytes).await,
+        }
+    }
+
+    /// Opens the SMTP connection ahead of the first message, so that the first slots
+    /// of a throttled campaign are not spent on the greeting. A failure here is left
+    /// for the first message to meet and report.
+    pub async fn warm_up(&mut self) {
+        if let Self::Smtp(session) = self
+            && session.conn.is_none()
+            && let Ok(conn) = session.connect().await
+        {
+            session.conn = Some(conn);
         }
     }
 
@@ -177,21 +190,25 @@ async fn write_eml(dir: &std::path::Path, message_id: &str, bytes: &[u8]) -> Res
 pub struct SmtpSession {
     config: SmtpConfig,
     conn: Option<AsyncSmtpConnection>,
+    /// The server offers PIPELINING (RFC 2920): MAIL, RCPT and DATA go in one write.
+    pipelining: bool,
 }
 
 impl SmtpSession {
-    async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
-        self.try_connect().await.map_err(|e| match e {
+    async fn connect(&mut self) -> Result<AsyncSmtpConnection, Failure> {
+        let (conn, pipelining) = self.try_connect().await.map_err(|e| match e {
             ConnectError::Smtp(e) => failure(&e),
             ConnectError::Io(e) => Failure::Connection(format!("cannot connect: {e}")),
             ConnectError::Timeout => Failure::Connection("cannot connect: timed out".into()),
             ConnectError::NoStartTls => Failure::Connection(
                 "the server does not offer STARTTLS, and smtp+starttls:// refuses to send in the clear".into(),
             ),
-        })
+        })?;
+        self.pipelining = pipelining;
+        Ok(conn)
     }
 
-    async fn try_connect(&self) -> Result<AsyncSmtpConnection, ConnectError> {
+    async fn try_connect(&self) -> Result<(AsyncSmtpConnection, bool), ConnectError> {
         let c = &self.config;
         let client_id = ClientId::default();
         let implicit = match c.tls {
@@ -231,6 +248,11 @@ impl SmtpSession {
                 return Err(ConnectError::NoStartTls);
             }
         }
+        // lettre keeps only the extensions it uses; ask again to learn of PIPELINING.
+        let ehlo = conn.command(Ehlo::new(client_id)).await?;
+        let pipelining = ehlo
+            .message()
+            .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING"));
         if let Some((user, pass)) = &c.credentials {
             conn.auth(
                 &[Mechanism::Plain, Mechanism::Login],
@@ -238,7 +260,7 @@ impl SmtpSession {
             )
             .await?;
         }
-        Ok(conn)
+        Ok((conn, pipelining))
     }
 
     async fn send(&mut self, from: &str, to: &str, bytes: &[u8]) -> Result<(), (Failure, Phase)> {
@@ -267,12 +289,18 @@ impl SmtpSession {
         if !(ascii(&from) && ascii(&to)) {
             params.push(MailParameter::SmtpUtfEight);
         }
-        let envelope = async {
-            conn.command(Mail::new(Some(from), params)).await?;
-            conn.command(Rcpt::new(to, vec![])).await?;
-            conn.command(Data).await
-        }
-        .await;
+        let mail = Mail::new(Some(from), params);
+        let rcpt = Rcpt::new(to, vec![]);
+        let envelope = if self.pipelining {
+            pipelined_envelope(&mut conn, &mail, &rcpt).await
+        } else {
+            async {
+                conn.command(mail).await?;
+                conn.command(rcpt).await?;
+                conn.command(Data).await
+            }
+            .await
+        };
         if let Err(e) = envelope {
             // A refused envelope leaves the connection usable once reset.
             if (e.is_transient() || e.is_permanent()) && conn.command(Rset).await.is_ok() {
@@ -282,7 +310,12 @@ impl SmtpSession {
             }
             return Err(envelope_err(e));
         }
-        match conn.message(bytes).await {
+        let body = match std::str::from_utf8(bytes) {
+            // One write for the whole body and its final dot.
+            Ok(text) => conn.command(Body(text)).await,
+            Err(_) => conn.message(bytes).await,
+        };
+        match body {
             Ok(_) => {
                 self.conn = Some(conn);
                 Ok(())
@@ -296,6 +329,62 @@ impl SmtpSession {
                 Err((failure(&e), Phase::Body))
             }
         }
+    }
+}
+
+/// MAIL, RCPT and DATA in one write, then their three replies in order (RFC 2920).
+/// Every reply is read even after a refusal, so the conversation stays in step.
+async fn pipelined_envelope(
+    conn: &mut AsyncSmtpConnection,
+    mail: &Mail,
+    rcpt: &Rcpt,
+) -> Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error> {
+    let refused = |e: &lettre::transport::smtp::Error| e.is_transient() || e.is_permanent();
+    let mail = conn.command(format!("{mail}{rcpt}{Data}")).await;
+    if let Err(e) = &mail
+        && !refused(e)
+    {
+        return mail;
+    }
+    let rcpt = conn.read_response().await;
+    if let Err(e) = &rcpt
+        && !refused(e)
+    {
+        return rcpt;
+    }
+    let data = conn.read_response().await;
+    match (mail, rcpt, data) {
+        (Ok(_), Ok(_), data) => data,
+        (Err(e), _, Ok(_)) | (Ok(_), Err(e), Ok(_)) => {
+            // DATA was taken although the envelope was not: end the empty message;
+            // with no recipient it goes nowhere.
+            conn.command(".\r\n").await.ok();
+            Err(e)
+        }
+        (Err(e), _, _) | (Ok(_), Err(e), _) => Err(e),
+    }
+}
+
+/// A message body as one SMTP write: dot-stuffed (RFC 5321 4.5.2), with its final dot.
+struct Body<'a>(&'a str);
+
+impl std::fmt::Display for Body<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut rest = self.0;
+        if rest.starts_with('.') {
+            f.write_str(".")?;
+        }
+        while let Some(i) = rest.find("\r\n.") {
+            f.write_str(&rest[..i + 2])?;
+            f.write_str(".")?;
+            rest = &rest[i + 2..];
+        }
+        f.write_str(rest)?;
+        f.write_str(if self.0.ends_with("\r\n") {
+            ".\r\n"
+        } else {
+            "\r\n.\r\n"
+        })
     }
 }
 
@@ -335,6 +424,22 @@ fn failure(e: &lettre::transport::smtp::Error) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn body_is_dot_stuffed_and_ended() {
+        let cases = [
+            ("Hi\r\n", "Hi\r\n.\r\n"),
+            ("Hi", "Hi\r\n.\r\n"),
+            (".Hi\r\n", "..Hi\r\n.\r\n"),
+            ("a\r\n.\r\nb\r\n", "a\r\n..\r\nb\r\n.\r\n"),
+            ("a\r\n..b\r\n.c", "a\r\n...b\r\n..c\r\n.\r\n"),
+            ("a.b\r\n x.\r\n", "a.b\r\n x.\r\n.\r\n"),
+            ("", "\r\n.\r\n"),
+        ];
+        for (body, wire) in cases {
+            assert_eq!(Body(body).to_string(), wire, "{body:?}");
+        }
+    }
 
     #[test]
     fn parses_transports() {
