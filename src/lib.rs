@@ -13,7 +13,7 @@
 //! | [`tokens`] | signed link tokens: purpose, campaign, opaque contact id, expiry; one generic failure |
 //! | [`campaign`] | campaign files, audience selection, templates, the request e-mail (MIME, DKIM), `check` and `preview` |
 //! | [`purge`] | deadline → deletion queue → erasure with tombstone; `forget` on request |
-//! | [`send`] | the sending pipeline: claim, throttle, SMTP or `.eml`, every fate recorded |
+//! | [`send`] | the sending pipeline: claim, render and mark, a throttle shared through the database, SMTP or `.eml`, every fate recorded |
 //! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click, the consent ledger entries they write |
 //! | [`webhooks`] | the outbox of events for the shop, signed, retried, in order per contact |
 //! | [`cli`] | the `reconsent` command: parses arguments, prints for people or `--json` |

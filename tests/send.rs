@@ -411,9 +411,48 @@ fn pause_resume_and_cancel_mid_campaign() {
         165,
         "{status}"
     );
-    assert!(cancelled > 0);
+    assert!(cancelled > 0, "{status}");
     // Nothing more goes out after a cancel.
     sb.run_with(&server.url(), &["send", "--until-idle"]);
     assert_eq!(read_messages(&maildir).len(), messages.len());
     server.stop();
+}
+
+/// Two senders (two connections to the database, as two processes have) reserving
+/// slots of one campaign get one schedule between them: together they keep the rate,
+/// they do not double it.
+#[tokio::test]
+async fn senders_sharing_a_campaign_share_its_rate() {
+    use reconsent::send::pace::{Quota, slots};
+    use reconsent::store::SlotRequest;
+    let sb = Sandbox::with_campaign("100/s");
+    sb.ok(&["campaign", "launch", CAMPAIGN]);
+    let db = sb.path("reconsent.db");
+    let a = Store::open(db.to_str().unwrap()).await.unwrap();
+    let b = Store::open(db.to_str().unwrap()).await.unwrap();
+    let id = a.campaign("spring-reconsent").await.unwrap().unwrap().id;
+    let quota = Quota::new(100.0, 1);
+    let (now, k) = (1_800_000_000_000_000, quota.block());
+    let mut all = Vec::new();
+    for (i, store) in [&a, &b, &a, &b, &b, &a].into_iter().enumerate() {
+        let asked = now + i as i64 * 1_000; // each asks a millisecond after the other
+        let request = SlotRequest {
+            campaign_id: id,
+            now: asked,
+            k,
+            period: quota.period,
+        };
+        let tat = store
+            .journal(&[], &[], &[request], reconsent::domain::from_unix(0))
+            .await
+            .unwrap();
+        all.extend(slots(tat[0], k, quota, asked));
+    }
+    all.sort();
+    let gaps: Vec<i64> = all.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(all.len(), 6 * k as usize);
+    assert!(
+        gaps.iter().all(|&g| g == quota.period),
+        "one slot every 10 ms between both senders: {gaps:?}"
+    );
 }

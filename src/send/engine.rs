@@ -1,24 +1,27 @@
 //! The sending pipeline.
 //!
 //! ```text
-//!  claim (batch, lease) ─► throttle (governor, per campaign) ─► job channel
-//!        ─► N connection tasks: render, mark `sending` (group commit), SMTP ─► recorder (batched)
+//!  dispatcher: claim (batch, lease) ─► job channel
+//!    ─► preparer: render, mark `sending` (group commit) ─► ready queue (≤ 2 batches)
+//!    ─► N connections: next slot of the campaign's schedule, SMTP ─► journal
+//!  journal: the one writer: marks, outcomes (gathered), slot reservations
 //! ```
 //!
 //! The `sending` mark is committed before the first byte of the envelope goes out, so a
 //! crash can only leave a message `claimed` (safe to send again) or `sending` (fate
-//! unknown, counted, never resent).
+//! unknown, counted, never resent). Rendering and marking run ahead of the connections,
+//! so the database's latency never makes a message miss its slot.
 
 use super::clock::Clock;
 use super::outcome::{self, Backoff, Failure, Outcome, Phase};
+use super::pace::{Pace, Quota, unix_micros};
+
 use super::transport::{Transport, TransportConfig};
 use crate::campaign::kit::Kit;
 use crate::config::Config;
-use crate::store::{Claimed, Fate, Store};
+use crate::store::{Claimed, Fate, SlotRequest, Store};
 use anyhow::{Context, Result};
-use governor::{Quota, RateLimiter};
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -76,9 +79,15 @@ struct Job {
     claimed: Claimed,
     kit: Arc<Kit>,
     paused: Arc<AtomicBool>,
-    /// The campaign's throttle, taken just before each SMTP transaction: the rate holds
-    /// on the wire, not only where jobs are handed out.
-    limiter: Arc<governor::DefaultDirectRateLimiter>,
+    /// The campaign's throttle: each connection takes the next slot right before an
+    /// SMTP transaction, so the rate holds on the wire.
+    pace: Arc<tokio::sync::Mutex<Pace>>,
+}
+
+/// Where the dispatcher hands work: jobs to the connections, slot requests to the journal.
+struct Pipes {
+    jobs: mpsc::Sender<Job>,
+    journal: mpsc::Sender<Write>,
 }
 
 struct Done {
@@ -150,8 +159,9 @@ impl Sender {
             None => None,
         };
 
-        let (job_tx, job_rx) = mpsc::channel::<Job>(self.connections * 2);
-        let job_rx = Arc::new(tokio::sync::Mutex::new(job_rx));
+        let (job_tx, job_rx) = mpsc::channel::<Job>(self.connections * CONNECTION_BATCH);
+        let (ready_tx, ready_rx) = mpsc::channel::<Ready>(READY);
+        let ready_rx = Arc::new(tokio::sync::Mutex::new(ready_rx));
         let (journal_tx, journal_rx) = mpsc::channel::<Write>(4096);
         let mut tasks = tokio::task::JoinSet::new();
         let journal = tokio::spawn(journal(
@@ -160,17 +170,24 @@ impl Sender {
             journal_rx,
             self.counters.clone(),
         ));
+        tasks.spawn(prepare(
+            job_rx,
+            ready_tx,
+            self.stop.clone(),
+            journal_tx.clone(),
+            self.clock,
+        ));
         for _ in 0..self.connections {
             let transport = Transport::new(&transport)?;
             tasks.spawn(connection_task(
                 transport,
-                job_rx.clone(),
+                ready_rx.clone(),
+                self.stop.clone(),
                 journal_tx.clone(),
                 self.clock,
                 self.backoff,
             ));
         }
-        drop(journal_tx);
 
         let renew = tokio::spawn(renew_leases(
             self.store.clone(),
@@ -183,13 +200,17 @@ impl Sender {
             .dispatch(
                 only,
                 opts.until_idle,
-                &job_tx,
+                &Pipes {
+                    jobs: job_tx.clone(),
+                    journal: journal_tx.clone(),
+                },
                 &mut kits,
                 &secrets.link_key,
                 &mut paused,
             )
             .await;
         drop(job_tx);
+        drop(journal_tx);
         while tasks.join_next().await.is_some() {}
         journal.await.context("the journal stopped")??;
         renew.abort();
@@ -225,12 +246,12 @@ impl Sender {
         &self,
         only: Option<i64>,
         until_idle: bool,
-        job_tx: &mpsc::Sender<Job>,
+        pipes: &Pipes,
         kits: &mut HashMap<i64, (Arc<Kit>, Arc<AtomicBool>)>,
         link_key: &[u8; 32],
         paused: &mut Vec<(String, String)>,
     ) -> Result<()> {
-        let mut limiters: HashMap<i64, Arc<governor::DefaultDirectRateLimiter>> = HashMap::new();
+        let mut paces: HashMap<i64, Arc<tokio::sync::Mutex<Pace>>> = HashMap::new();
         let mut last_recovery = std::time::Instant::now();
         loop {
             if self.stop.load(Ordering::Relaxed) {
@@ -242,7 +263,15 @@ impl Sender {
             }
             let mut dispatched = 0;
             for row in self.store.campaigns().await? {
-                if row.state != "running" || only.is_some_and(|id| id != row.id) {
+                if only.is_some_and(|id| id != row.id) {
+                    continue;
+                }
+                if row.state != "running" {
+                    // Paused or cancelled from the command line: what is already handed
+                    // to the connections goes back to the queue.
+                    if let Some((_, flag)) = kits.get(&row.id) {
+                        flag.store(true, Ordering::Relaxed);
+                    }
                     continue;
                 }
                 let (kit, flag) = match kits.get(&row.id) {
@@ -270,16 +299,18 @@ impl Sender {
                     }
                 };
                 flag.store(false, Ordering::Relaxed);
-                let limiter = limiters
+                let pace = paces
                     .entry(row.id)
                     .or_insert_with(|| {
-                        Arc::new(RateLimiter::direct(quota(
-                            kit.per_second(),
-                            kit.campaign.burst,
+                        let quota = Quota::new(kit.per_second(), kit.campaign.burst);
+                        Arc::new(tokio::sync::Mutex::new(reserve_through(
+                            &pipes.journal,
+                            row.id,
+                            quota,
                         )))
                     })
                     .clone();
-                dispatched += self.dispatch_batch(&kit, &flag, &limiter, job_tx).await?;
+                dispatched += self.dispatch_batch(&kit, &flag, &pace, &pipes.jobs).await?;
             }
             if dispatched > 0 {
                 continue;
@@ -297,11 +328,12 @@ impl Sender {
         &self,
         kit: &Arc<Kit>,
         paused: &Arc<AtomicBool>,
-        limiter: &Arc<governor::DefaultDirectRateLimiter>,
+        pace: &Arc<tokio::sync::Mutex<Pace>>,
         job_tx: &mpsc::Sender<Job>,
     ) -> Result<usize> {
-        // About five seconds of work: short enough that a pause or Ctrl-C is prompt.
-        let batch = (kit.per_second() * 5.0).clamp(1.0, 500.0) as i64;
+        // About a fifth of a second of work: reading a batch holds a worker thread, and
+        // a long hold would make the throttle's next slots late.
+        let batch = (kit.per_second() / 5.0).clamp(1.0, 500.0) as i64;
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
         let claimed = self
@@ -311,30 +343,32 @@ impl Sender {
         let n = claimed.len();
         let mut rest = claimed.into_iter().peekable();
         let mut checked = std::time::Instant::now();
-        while rest.peek().is_some() {
-            // A pause or cancel from the command line takes effect within a second.
-            if checked.elapsed() >= Duration::from_secs(1) {
-                checked = std::time::Instant::now();
-                if !self.store.campaign_running(kit.campaign_id).await? {
-                    paused.store(true, Ordering::Relaxed);
+        'jobs: while rest.peek().is_some() {
+            // Claims stay claimed (safe to give back) until a connection takes them.
+            let place = loop {
+                // A pause or cancel from the command line takes effect within a second.
+                if checked.elapsed() >= Duration::from_secs(1) {
+                    checked = std::time::Instant::now();
+                    if !self.store.campaign_running(kit.campaign_id).await? {
+                        paused.store(true, Ordering::Relaxed);
+                    }
                 }
-            }
-            if self.stop.load(Ordering::Relaxed) || paused.load(Ordering::Relaxed) {
-                break;
-            }
+                if self.stop.load(Ordering::Relaxed) || paused.load(Ordering::Relaxed) {
+                    break 'jobs;
+                }
+                match tokio::time::timeout(Duration::from_millis(250), job_tx.reserve()).await {
+                    Ok(Ok(place)) => break place,
+                    Ok(Err(_)) => break 'jobs,
+                    Err(_) => {}
+                }
+            };
             let Some(claimed) = rest.next() else { break };
-            let job = Job {
+            place.send(Job {
                 claimed,
                 kit: kit.clone(),
                 paused: paused.clone(),
-                limiter: limiter.clone(),
-            };
-            // The channel is short, so this waits for the connections: claims stay
-            // claimed (safe to give back) until a connection is about to send them.
-            if let Err(e) = job_tx.send(job).await {
-                self.store.release(&[e.0.claimed.delivery_id]).await?;
-                break;
-            }
+                pace: pace.clone(),
+            });
         }
         let unsent: Vec<i64> = rest.map(|c| c.delivery_id).collect();
         if !unsent.is_empty() {
@@ -347,46 +381,92 @@ impl Sender {
     }
 }
 
-/// `rate` per second with `burst` on top: the opening second carries at most rate + burst.
-pub fn quota(per_second: f64, burst: u32) -> Quota {
-    let period = Duration::from_secs_f64(1.0 / per_second.max(1e-6));
-    let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
-    Quota::with_period(period)
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(burst)
-}
-
 /// The most jobs a connection takes at once (only what is already waiting).
 const CONNECTION_BATCH: usize = 32;
 
-async fn connection_task(
-    mut transport: Transport,
-    jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+/// Waits for the campaign's next slot. False if the campaign was paused or the sender
+/// stopped meanwhile: a slow campaign's wait is cut short within a quarter second.
+async fn wait_for_slot(job: &Job, stop: &AtomicBool) -> bool {
+    let halted = || job.paused.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed);
+    if halted() {
+        return false;
+    }
+    let Some(slot) = job.pace.lock().await.next_slot().await else {
+        return false;
+    };
+    loop {
+        if halted() {
+            return false;
+        }
+        let ahead = slot - unix_micros();
+        if ahead <= 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_micros(ahead.min(250_000) as u64)).await;
+    }
+}
+
+/// A campaign's throttle whose slots are reserved by the journal, in its transactions.
+fn reserve_through(journal: &mpsc::Sender<Write>, campaign_id: i64, quota: Quota) -> Pace {
+    let journal = journal.clone();
+    Pace::new(quota, move |now, k| {
+        let journal = journal.clone();
+        async move {
+            let (reply, answer) = oneshot::channel();
+            let request = SlotRequest {
+                campaign_id,
+                now,
+                k,
+                period: quota.period,
+            };
+            journal.send(Write::Reserve(request, reply)).await.ok()?;
+            answer.await.ok().flatten()
+        }
+    })
+}
+
+/// Room in the ready queue: two of the largest batches.
+const READY: usize = 2 * CONNECTION_BATCH;
+
+/// A message rendered and marked `sending`: it goes out at its slot.
+struct Ready {
+    job: Job,
+    message: crate::campaign::kit::Outgoing,
+}
+
+/// Renders and marks messages ahead of the connections, so that a connection never
+/// waits for the database between two slots. At most two batches (about 40 ms of the
+/// campaign's rate) wait marked: a crash can leave no more than that `unknown`.
+async fn prepare(
+    jobs: mpsc::Receiver<Job>,
+    ready: mpsc::Sender<Ready>,
+    stop: Arc<AtomicBool>,
     journal: mpsc::Sender<Write>,
     clock: Clock,
-    backoff: Backoff,
 ) {
+    let mut jobs = jobs;
     let mut batch = Vec::with_capacity(CONNECTION_BATCH);
     loop {
-        {
-            let mut jobs = jobs.lock().await;
-            let Some(first) = jobs.recv().await else {
-                break;
-            };
-            // About 20 ms of the campaign's rate: a crash or a pause can catch no more
-            // than that marked `sending`, yet a fast campaign shares journal rounds.
-            let limit = ((first.kit.per_second() / 50.0) as usize).clamp(1, CONNECTION_BATCH);
-            batch.push(first);
-            while batch.len() < limit {
-                match jobs.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
+        let Some(first) = jobs.recv().await else {
+            break;
+        };
+        // About 20 ms of the campaign's rate: a crash or a pause can catch little
+        // marked `sending`, yet a fast campaign shares journal rounds.
+        let limit = ((first.kit.per_second() / 50.0) as usize).clamp(1, CONNECTION_BATCH);
+        batch.push(first);
+        while batch.len() < limit {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
             }
         }
+        // Wait until at most one batch is still waiting to go out.
+        let Ok(places) = ready.reserve_many(READY - limit).await else {
+            break;
+        };
         let now = clock.now();
-        let mut done = Vec::with_capacity(batch.len());
-        let mut ready = Vec::with_capacity(batch.len());
+        let mut done = Vec::new();
+        let mut rendered = Vec::with_capacity(batch.len());
         for job in batch.drain(..) {
             let finish = |fate| Done {
                 delivery_id: job.claimed.delivery_id,
@@ -394,7 +474,7 @@ async fn connection_task(
                 campaign_id: job.claimed.campaign_id,
                 fate,
             };
-            if job.paused.load(Ordering::Relaxed) {
+            if job.paused.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
                 done.push(finish(Fate::Released));
                 continue;
             }
@@ -402,61 +482,82 @@ async fn connection_task(
                 .kit
                 .message(&job.claimed.contact, job.claimed.wave as usize, now)
             {
-                Ok(message) => ready.push((job, message)),
+                Ok(message) => rendered.push(Ready { job, message }),
                 Err(e) => done.push(finish(Fate::Failed {
                     error: format!("could not build the message: {e:#}"),
                 })),
             }
+            // A batch takes milliseconds to render: let the connections' timers run.
+            tokio::task::yield_now().await;
         }
-        let ids: Vec<i64> = ready.iter().map(|(j, _)| j.claimed.delivery_id).collect();
+        let ids: Vec<i64> = rendered.iter().map(|r| r.job.claimed.delivery_id).collect();
         let (ack_tx, ack_rx) = oneshot::channel();
         let marked = !ids.is_empty()
             && journal.send(Write::Mark(ids, ack_tx)).await.is_ok()
             && ack_rx.await.unwrap_or(false);
         // Unmarked means unsent: their leases run out and they are queued again.
-        for (job, message) in ready.into_iter().filter(|_| marked) {
-            let c = &job.claimed;
-            job.limiter.until_ready().await;
-            if job.paused.load(Ordering::Relaxed) {
-                done.push(Done {
-                    delivery_id: c.delivery_id,
-                    contact_id: c.contact.id,
-                    campaign_id: c.campaign_id,
-                    fate: Fate::Released,
-                });
-                continue;
+        if marked {
+            for (place, r) in places.zip(rendered) {
+                place.send(r);
             }
-            let result = transport
-                .send(
-                    &message.envelope_from,
-                    &message.envelope_to,
-                    &message.message_id,
-                    &message.bytes,
-                )
-                .await;
-            let fate = match result {
-                Ok(()) => Fate::Sent {
-                    message_id: message.message_id.clone(),
-                    content_sha256: message.content_sha256.clone(),
-                    ledger: Box::new(message.ledger_entry(now)),
-                },
-                Err((failure, phase)) => {
-                    let outcome =
-                        outcome::classify(&failure, phase, (c.attempts + 1) as u32, &backoff);
-                    if matches!(outcome, Outcome::PauseCampaign(_)) {
-                        job.paused.store(true, Ordering::Relaxed);
-                    }
-                    fate_of(outcome, &failure, phase, clock, &job.kit)
-                }
-            };
-            done.push(Done {
+        }
+        if !done.is_empty() && journal.send(Write::Done(done)).await.is_err() {
+            break;
+        }
+    }
+}
+
+async fn connection_task(
+    mut transport: Transport,
+    ready: Arc<tokio::sync::Mutex<mpsc::Receiver<Ready>>>,
+    stop: Arc<AtomicBool>,
+    journal: mpsc::Sender<Write>,
+    clock: Clock,
+    backoff: Backoff,
+) {
+    transport.warm_up().await;
+    loop {
+        let Some(Ready { job, message }) = ready.lock().await.recv().await else {
+            break;
+        };
+        let c = &job.claimed;
+        let done = |fate| {
+            Write::Done(vec![Done {
                 delivery_id: c.delivery_id,
                 contact_id: c.contact.id,
                 campaign_id: c.campaign_id,
                 fate,
-            });
+            }])
+        };
+        if !wait_for_slot(&job, &stop).await {
+            if journal.send(done(Fate::Released)).await.is_err() {
+                break;
+            }
+            continue;
         }
-        if !done.is_empty() && journal.send(Write::Done(done)).await.is_err() {
+        let result = transport
+            .send(
+                &message.envelope_from,
+                &message.envelope_to,
+                &message.message_id,
+                &message.bytes,
+            )
+            .await;
+        let fate = match result {
+            Ok(()) => Fate::Sent {
+                message_id: message.message_id.clone(),
+                content_sha256: message.content_sha256.clone(),
+                ledger: Box::new(message.ledger_entry(clock.now())),
+            },
+            Err((failure, phase)) => {
+                let outcome = outcome::classify(&failure, phase, (c.attempts + 1) as u32, &backoff);
+                if matches!(outcome, Outcome::PauseCampaign(_)) {
+                    job.paused.store(true, Ordering::Relaxed);
+                }
+                fate_of(outcome, &failure, phase, clock, &job.kit)
+            }
+        };
+        if journal.send(done(fate)).await.is_err() {
             break;
         }
     }
@@ -495,11 +596,16 @@ fn pause_message(server_said: &str) -> String {
     )
 }
 
+/// How long the journal gathers outcomes when nothing else is asked of it.
+const GATHER_OUTCOMES: Duration = Duration::from_millis(10);
+
 /// What a connection asks the journal to write.
 enum Write {
     /// Mark these deliveries `sending`; answer once that is committed.
     Mark(Vec<i64>, oneshot::Sender<bool>),
     Done(Vec<Done>),
+    /// Reserve slots of a campaign's throttle; answer with the schedule's time after them.
+    Reserve(SlotRequest, oneshot::Sender<Option<i64>>),
 }
 
 /// The sender's only writer: each round commits whatever the connections asked for
@@ -513,14 +619,27 @@ async fn journal(
 ) -> Result<()> {
     let mut writes = Vec::new();
     while rx.recv_many(&mut writes, 2_048).await > 0 {
+        // Nobody waits for outcomes: gathered for a few milliseconds they make one
+        // commit instead of one per message. Marks and slots are awaited: they go at once.
+        let deadline = tokio::time::Instant::now() + GATHER_OUTCOMES;
+        while writes.iter().all(|w| matches!(w, Write::Done(_)))
+            && let Ok(n) = tokio::time::timeout_at(deadline, rx.recv_many(&mut writes, 2_048)).await
+            && n > 0
+        {}
         let mut marks = Vec::new();
         let mut acks = Vec::new();
         let mut done = Vec::new();
+        let mut requests = Vec::new();
+        let mut replies = Vec::new();
         for w in writes.drain(..) {
             match w {
                 Write::Mark(ids, ack) => {
                     marks.extend(ids);
                     acks.push(ack);
+                }
+                Write::Reserve(request, reply) => {
+                    requests.push(request);
+                    replies.push(reply);
                 }
                 Write::Done(finished) => {
                     for d in finished {
@@ -540,12 +659,15 @@ async fn journal(
                 }
             }
         }
-        let result = store.journal(&marks, &done, clock.now()).await;
+        let result = store.journal(&marks, &done, &requests, clock.now()).await;
         let ok = result.is_ok();
         for ack in acks {
             let _ = ack.send(ok);
         }
-        result.context("cannot record what was sent")?;
+        let tats = result.context("cannot record what was sent")?;
+        for (reply, tat) in replies.into_iter().zip(tats) {
+            let _ = reply.send(Some(tat));
+        }
     }
     Ok(())
 }

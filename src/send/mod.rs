@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`engine`] | the pipeline: claim, throttle, connections, group-committed marks, recorder |
 //! | [`outcome`] | what an SMTP answer means: retry, bounce, fail, unknown, pause (pure) |
+//! | [`pace`] | the throttle: a GCRA schedule per campaign, shared through the database |
 //! | [`transport`] | `file://` outbox and phase-aware SMTP sessions |
 //! | [`clock`] | real time, or `--now` moving forward |
 
@@ -12,6 +13,7 @@ pub mod clock;
 pub mod command;
 pub mod engine;
 pub mod outcome;
+pub mod pace;
 pub mod transport;
 
 pub use clock::Clock;

@@ -129,7 +129,7 @@ impl SqliteStore {
         entry: &LedgerEntry,
         consent: &NewConsent,
     ) -> Result<Confirm> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         // First, so that a contact a purge erased a moment ago is refused cleanly
         // (nothing is written for it), and a second click records nothing twice.
         let changed = sqlx::query(
@@ -192,7 +192,7 @@ impl SqliteStore {
         entry: &LedgerEntry,
         now: Instant,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         insert_ledger(&mut tx, contact_id, entry).await?;
         sqlx::query("UPDATE contacts SET consent_withdrawn_at = ?, updated_at = ? WHERE id = ?")
             .bind(now.timestamp())

@@ -32,7 +32,7 @@ impl SqliteStore {
         contact_id: i64,
         now: Instant,
     ) -> Result<Option<String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let drawn: Option<String> = sqlx::query_scalar(
             "SELECT code FROM bonus_codes WHERE campaign_id = ? AND contact_id = ?",
         )

@@ -36,7 +36,7 @@ impl SqliteStore {
         due_at: Instant,
         now: Instant,
     ) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let n = sqlx::query(
             "INSERT INTO deletion_queue (contact_id, reason, queued_at, due_at) \
              SELECT DISTINCT d.contact_id, 'no_response', ?1, ?2 FROM deliveries d \
@@ -160,7 +160,7 @@ impl SqliteStore {
                 sep.push_bind(*id);
             }
             qb.push(")");
-            qb.build().execute(&self.pool).await?;
+            qb.build().execute(&self.writer).await?;
         }
         Ok(())
     }
@@ -170,7 +170,7 @@ impl SqliteStore {
     /// transaction, so a confirmation either lands first and is seen, or finds the
     /// contact gone and is refused.
     pub async fn erase(&self, batch: &[Erasure], now: Instant) -> Result<Vec<i64>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let mut erased = Vec::with_capacity(batch.len());
         for e in batch {
             let confirmed_since: i64 = sqlx::query_scalar(
@@ -242,7 +242,7 @@ impl SqliteStore {
     /// neither file.
     pub async fn checkpoint(&self) -> Result<()> {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -253,7 +253,7 @@ impl SqliteStore {
         )
         .bind(now.timestamp())
         .bind(dry_run)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?)
     }
 
@@ -273,7 +273,7 @@ impl SqliteStore {
         .bind(held as i64)
         .bind(kept as i64)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -294,7 +294,7 @@ impl SqliteStore {
         .bind(reason)
         .bind(now.timestamp())
         .bind(due_at.timestamp())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

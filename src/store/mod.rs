@@ -13,7 +13,7 @@ mod webhooks;
 
 pub use answers::{AnswerContext, Confirm, NewConsent, RequestDelivery};
 pub use erasure::{Due, Erasure};
-pub use queue::{AnswerCounts, CampaignRow, Claimed, Fate, LaunchTx, QueueState};
+pub use queue::{AnswerCounts, CampaignRow, Claimed, Fate, LaunchTx, QueueState, SlotRequest};
 pub use sqlite::{ImportTx, SqliteStore as Store};
 pub use webhooks::OutboxEvent;
 

@@ -74,6 +74,16 @@ pub struct QueueState {
     pub later: i64,
 }
 
+/// `k` slots of a campaign's throttle asked for at `now` (µs since the epoch), one per
+/// `period` µs (see `send::pace`).
+#[derive(Debug, Clone, Copy)]
+pub struct SlotRequest {
+    pub campaign_id: i64,
+    pub now: i64,
+    pub k: i64,
+    pub period: i64,
+}
+
 pub struct LaunchTx {
     pub(super) tx: sqlx::Transaction<'static, Sqlite>,
 }
@@ -162,7 +172,7 @@ fn campaign_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<CampaignRow> {
 impl SqliteStore {
     pub async fn begin_launch(&self) -> Result<LaunchTx> {
         Ok(LaunchTx {
-            tx: self.pool.begin().await?,
+            tx: self.writer.begin().await?,
         })
     }
 
@@ -211,7 +221,7 @@ impl SqliteStore {
         .bind(reason)
         .bind(now.timestamp())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -222,7 +232,7 @@ impl SqliteStore {
             "UPDATE deliveries SET state = 'cancelled' WHERE campaign_id = ? AND state IN ('queued', 'retry')",
         )
         .bind(campaign_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -230,7 +240,7 @@ impl SqliteStore {
     /// Deliveries left by senders that stopped: never-started ones go back to the
     /// queue; started ones become `unknown`. Returns (requeued, unknown).
     pub async fn recover_abandoned(&self, now: Instant) -> Result<(u64, u64)> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let requeued = sqlx::query(
             "UPDATE deliveries SET state = 'queued', worker = NULL, lease_until = NULL \
              WHERE state = 'claimed' AND lease_until < ?",
@@ -261,7 +271,7 @@ impl SqliteStore {
         lease_until: Instant,
         limit: i64,
     ) -> Result<Vec<Claimed>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let ids: Vec<(i64, i64, i64)> = sqlx::query_as(
             "UPDATE deliveries SET state = 'claimed', worker = ?, lease_until = ? \
              WHERE id IN (SELECT d.id FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id \
@@ -313,7 +323,7 @@ impl SqliteStore {
 
     /// Gives back claims that were never started.
     pub async fn release(&self, ids: &[i64]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         release(&mut tx, ids).await?;
         tx.commit().await?;
         Ok(())
@@ -324,29 +334,37 @@ impl SqliteStore {
         sqlx::query("UPDATE deliveries SET lease_until = ? WHERE worker = ? AND state IN ('claimed', 'sending')")
             .bind(lease_until.timestamp())
             .bind(worker)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
 
-    /// The point of no return: once this is committed, a crash makes these `unknown`.
-    pub async fn mark_sending(&self, ids: &[i64]) -> Result<()> {
-        self.journal(ids, &[], crate::domain::from_unix(0)).await
-    }
-
-    pub async fn record(&self, results: &[(i64, i64, i64, Fate)], now: Instant) -> Result<()> {
-        self.journal(&[], results, now).await
-    }
-
-    /// One transaction for a sender's writes: outcomes of finished messages, then the
-    /// `sending` marks of the next ones. One commit serves every connection.
+    /// One transaction for a sender's writes: outcomes of finished messages, slots of
+    /// the throttle, then the `sending` marks of the next messages. One commit serves
+    /// every connection. Returns the schedule's time after each slot request.
     pub async fn journal(
         &self,
         marks: &[i64],
         results: &[(i64, i64, i64, Fate)],
+        slots: &[SlotRequest],
         now: Instant,
-    ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+    ) -> Result<Vec<i64>> {
+        let mut tx = self.writer.begin().await?;
+        let mut tats = Vec::with_capacity(slots.len());
+        for r in slots {
+            // One statement, so senders sharing a campaign never get the same slot.
+            let tat: i64 = sqlx::query_scalar(
+                "UPDATE campaigns SET pace_tat = max(coalesce(pace_tat, ?1), ?1) + ?2 * ?3 \
+                 WHERE id = ?4 RETURNING pace_tat",
+            )
+            .bind(r.now)
+            .bind(r.k)
+            .bind(r.period)
+            .bind(r.campaign_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            tats.push(tat);
+        }
         record_sent(&mut tx, results, now).await?;
         for (delivery_id, contact_id, campaign_id, fate) in results {
             record_other(
@@ -372,8 +390,9 @@ impl SqliteStore {
             qb.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(tats)
     }
+
     /// Whether there is work: for `send --until-idle`.
     pub async fn queue_state(&self, campaign_id: Option<i64>, now: Instant) -> Result<QueueState> {
         let row = sqlx::query(

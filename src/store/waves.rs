@@ -16,7 +16,7 @@ impl SqliteStore {
         due_at: Instant,
         now: Instant,
     ) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done: Option<i64> =
             sqlx::query_scalar("SELECT done_at FROM wave_runs WHERE campaign_id = ? AND wave = ?")
                 .bind(campaign_id)

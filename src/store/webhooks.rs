@@ -124,7 +124,7 @@ impl SqliteStore {
         )
         .bind(now.timestamp())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -141,7 +141,7 @@ impl SqliteStore {
         .bind(error)
         .bind(next_attempt_at.timestamp())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
