@@ -97,6 +97,17 @@ struct Done {
     fate: Fate,
 }
 
+impl Done {
+    fn of(claimed: &Claimed, fate: Fate) -> Self {
+        Self {
+            delivery_id: claimed.delivery_id,
+            contact_id: claimed.contact.id,
+            campaign_id: claimed.campaign_id,
+            fate,
+        }
+    }
+}
+
 pub struct Sender {
     store: Store,
     config: Config,
@@ -468,12 +479,7 @@ async fn prepare(
         let mut done = Vec::new();
         let mut rendered = Vec::with_capacity(batch.len());
         for job in batch.drain(..) {
-            let finish = |fate| Done {
-                delivery_id: job.claimed.delivery_id,
-                contact_id: job.claimed.contact.id,
-                campaign_id: job.claimed.campaign_id,
-                fate,
-            };
+            let finish = |fate| Done::of(&job.claimed, fate);
             if job.paused.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
                 done.push(finish(Fate::Released));
                 continue;
@@ -521,14 +527,7 @@ async fn connection_task(
             break;
         };
         let c = &job.claimed;
-        let done = |fate| {
-            Write::Done(vec![Done {
-                delivery_id: c.delivery_id,
-                contact_id: c.contact.id,
-                campaign_id: c.campaign_id,
-                fate,
-            }])
-        };
+        let done = |fate| Write::Done(vec![Done::of(c, fate)]);
         if !wait_for_slot(&job, &stop).await {
             if journal.send(done(Fate::Released)).await.is_err() {
                 break;
