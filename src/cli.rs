@@ -8,7 +8,7 @@ use crate::import::{ImportContext, ImportEvent, ImportOptions, ImportReport, imp
 use crate::policy::ContactClass;
 use crate::secrets::Secrets;
 use crate::send::{Clock, SendOptions};
-use crate::store::{Store, sqlite_path};
+use crate::store::{OpenStores, Store, sqlite_path};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -174,11 +174,14 @@ struct Ctx {
     /// `--now` as given: long-running commands move forward from it.
     fixed_now: Option<Instant>,
     json: bool,
+    stores: OpenStores,
 }
 
 impl Ctx {
     async fn store(&self) -> Result<Store> {
-        Ok(Store::open(&sqlite_path(&self.database)?)
+        Ok(self
+            .stores
+            .open(&sqlite_path(&self.database)?)
             .await?
             .with_webhooks(self.config.webhooks.url.is_some()))
     }
@@ -192,8 +195,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         now: cli.now.unwrap_or_else(chrono::Utc::now),
         fixed_now: cli.now,
         json: cli.json,
+        stores: OpenStores::default(),
     };
-    match cli.command {
+    let result = match cli.command {
         Command::Init => init(&ctx).await,
         Command::Import {
             file,
@@ -222,7 +226,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Forget { email } => forget(&ctx, &email).await,
         Command::Webhooks => webhooks(&ctx).await,
         Command::Serve { bind } => serve(&ctx, &bind).await,
-    }
+    };
+    ctx.stores.close().await;
+    result
 }
 
 async fn send(ctx: &Ctx, campaign: Option<String>, until_idle: bool) -> Result<ExitCode> {
@@ -264,6 +270,7 @@ async fn campaign(ctx: &Ctx, cmd: CampaignCommand) -> Result<ExitCode> {
         database: &ctx.database,
         now: ctx.now,
         json: ctx.json,
+        stores: &ctx.stores,
     };
     match cmd {
         CampaignCommand::Check { file } => commands::check(&cc, &file),
@@ -299,7 +306,7 @@ fn print_json(value: &serde_json::Value) {
 
 async fn init(ctx: &Ctx) -> Result<ExitCode> {
     let path = sqlite_path(&ctx.database)?;
-    let store = Store::create(&path).await?;
+    let store = ctx.stores.create(&path).await?;
     store.ensure_secrets(&Secrets::generate(), ctx.now).await?;
     let contacts = store.count_contacts().await?;
     if ctx.json {
@@ -410,12 +417,9 @@ async fn audit(ctx: &Ctx) -> Result<ExitCode> {
         ContactClass::ALL.iter().map(|c| (*c, 0)).collect();
     let mut by_country: BTreeMap<String, BTreeMap<ContactClass, u64>> = BTreeMap::new();
     let mut total = 0u64;
-    let mut after = 0;
-    loop {
-        let page = store.contacts_page(after, 5_000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        for stored in &page {
+    let mut pages = store.contacts(1_000);
+    while let Some(page) = pages.recv().await {
+        for stored in &page? {
             let class = policy.classify(&stored.contact, ctx.now).class;
             total += 1;
             *classes.entry(class).or_default() += 1;

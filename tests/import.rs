@@ -25,6 +25,47 @@ fn commands_before_init_say_what_to_do() {
 }
 
 #[test]
+fn the_database_is_one_file_after_an_import() {
+    let sb = Sandbox::new();
+    sb.ok(&["import", examples().to_str().unwrap()]);
+    for side in ["reconsent.db-wal", "reconsent.db-shm"] {
+        assert!(
+            !sb.path(side).exists(),
+            "{side} left beside the database: the next command would read through it"
+        );
+    }
+}
+
+/// A launch and an audit walk the base a page at a time; a preview or an answer reads
+/// one contact. Both must read every field the same.
+#[tokio::test]
+async fn walking_the_base_reads_contacts_as_looking_them_up_does() {
+    let sb = Sandbox::new();
+    sb.ok(&["import", examples().to_str().unwrap()]);
+    let store = reconsent::store::Store::open(sb.path("reconsent.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let mut pages = store.contacts(7);
+    let mut seen = 0;
+    while let Some(page) = pages.recv().await {
+        let page = page.unwrap();
+        assert!(page.len() <= 7);
+        for walked in page {
+            let looked_up = store
+                .contact_by_key(walked.contact.email.key())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(walked.id, looked_up.id);
+            assert_eq!(walked.public_id, looked_up.public_id);
+            assert_eq!(walked.contact, looked_up.contact);
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 300);
+}
+
+#[test]
 fn example_base_audits_into_every_class() {
     let sb = Sandbox::new();
     let report = sb.json(&["import", examples().to_str().unwrap()]);

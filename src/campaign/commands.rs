@@ -20,6 +20,7 @@ pub struct CommandContext<'a> {
     pub database: &'a str,
     pub now: Instant,
     pub json: bool,
+    pub stores: &'a crate::store::OpenStores,
 }
 
 pub fn check(ctx: &CommandContext<'_>, file: &Path) -> Result<ExitCode> {
@@ -215,7 +216,10 @@ async fn recipient(
     let path = sqlite_path(ctx.database)?;
     let Some(email) = email else {
         let (key, notes) = if Path::new(&path).exists() {
-            (Store::open(&path).await?.secrets().await?.link_key, vec![])
+            (
+                ctx.stores.open(&path).await?.secrets().await?.link_key,
+                vec![],
+            )
         } else {
             let note = "no database: the links are signed with a throwaway key and lead nowhere";
             (
@@ -231,7 +235,7 @@ async fn recipient(
         });
     };
     let address = EmailAddress::parse(email)?;
-    let store = Store::open(&path).await?;
+    let store = ctx.stores.open(&path).await?;
     let Some(stored) = store.contact_by_key(address.key()).await? else {
         bail!(
             "no contact with the address {address} in {path} (import it first, or leave out --contact to preview with a sample contact)"
@@ -255,7 +259,7 @@ async fn recipient(
 }
 
 async fn open_store(ctx: &CommandContext<'_>) -> Result<Store> {
-    Store::open(&sqlite_path(ctx.database)?).await
+    ctx.stores.open(&sqlite_path(ctx.database)?).await
 }
 
 pub async fn launch(ctx: &CommandContext<'_>, file: &Path, dry_run: bool) -> Result<ExitCode> {

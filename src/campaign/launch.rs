@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const PAGE: i64 = 5_000;
+const PAGE: i64 = 1_000;
 
 #[derive(Debug, Serialize)]
 pub struct LaunchReport {
@@ -109,11 +109,9 @@ pub async fn launch(
         tx.add_bonus_codes(campaign_id, &codes).await?;
     }
     let mut enqueued = 0;
-    let mut after = 0;
-    loop {
-        let page = store.contacts_page(after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
+    let mut pages = store.contacts(PAGE);
+    while let Some(page) = pages.recv().await {
+        let page = page?;
         let mut ids = Vec::with_capacity(page.len());
         for stored in &page {
             let class = config.policy.classify(&stored.contact, now);

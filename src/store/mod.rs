@@ -51,6 +51,37 @@ pub struct LedgerEntry {
     pub detail: Option<serde_json::Value>,
 }
 
+/// The stores a command opened, closed together when it ends (see [`Store::close`]).
+#[derive(Default)]
+pub struct OpenStores(std::sync::Mutex<Vec<Store>>);
+
+impl OpenStores {
+    pub async fn open(&self, path: &str) -> anyhow::Result<Store> {
+        let store = Store::open(path).await?;
+        self.keep(store.clone());
+        Ok(store)
+    }
+
+    pub async fn create(&self, path: &str) -> anyhow::Result<Store> {
+        let store = Store::create(path).await?;
+        self.keep(store.clone());
+        Ok(store)
+    }
+
+    fn keep(&self, store: Store) {
+        if let Ok(mut open) = self.0.lock() {
+            open.push(store);
+        }
+    }
+
+    pub async fn close(&self) {
+        let open = self.0.lock().map(|mut o| std::mem::take(&mut *o));
+        for store in open.unwrap_or_default() {
+            store.close().await;
+        }
+    }
+}
+
 /// How a database URL is spelled: `sqlite://FILE`, `sqlite:FILE`, or a bare file path.
 pub fn sqlite_path(url: &str) -> anyhow::Result<String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

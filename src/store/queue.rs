@@ -138,20 +138,22 @@ async fn enqueue(
     contact_ids: &[i64],
     due_at: Instant,
 ) -> Result<u64> {
-    let mut added = 0;
-    for chunk in contact_ids.chunks(4_000) {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) ",
-        );
-        qb.push_values(chunk, |mut b, id| {
-            b.push_bind(campaign_id)
-                .push_bind(*id)
-                .push_bind(wave)
-                .push_bind(due_at.timestamp());
-        });
-        qb.push(" ON CONFLICT (campaign_id, contact_id, wave) DO NOTHING");
-        added += qb.build().execute(&mut *conn).await?.rows_affected();
-    }
+    // The ids travel as one JSON array: one small statement whatever their number. A
+    // multi-row VALUES list would compile to a program the size of the list, and the
+    // statement cache would keep one such program per list length.
+    let ids = serde_json::to_string(contact_ids)?;
+    let added = sqlx::query(
+        "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) \
+         SELECT ?, value, ?, ? FROM json_each(?) WHERE true \
+         ON CONFLICT (campaign_id, contact_id, wave) DO NOTHING",
+    )
+    .bind(campaign_id)
+    .bind(wave)
+    .bind(due_at.timestamp())
+    .bind(ids)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     Ok(added)
 }
 
