@@ -1,7 +1,7 @@
 //! The request e-mail as sent: a rendered message put into MIME.
 //!
 //! - `multipart/alternative`: the plain-text part first, the HTML part last (the one a
-//!   client prefers); each gets quoted-printable or base64 as its content needs.
+//!   client prefers); both quoted-printable.
 //! - `From` with the sender's name and `To` with the contact's, RFC 2047-encoded when
 //!   not ASCII, as is the subject.
 //! - `Message-ID: <random@sender-domain>` and `Date`.
@@ -20,8 +20,8 @@ use lettre::message::dkim::{
     DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
     DkimSigningKey,
 };
-use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, HeaderName, HeaderValue};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey;
 
@@ -183,6 +183,15 @@ fn mailbox(name: Option<&str>, address: &EmailAddress) -> Result<Mailbox> {
     Ok(Mailbox::new(name, parsed))
 }
 
+/// Both parts are quoted-printable: any text stays readable in the source, and the
+/// encoding is ours, in one pass (see `qp`).
+fn quoted_printable(text: &str) -> Body {
+    Body::dangerous_pre_encoded(
+        super::qp::encode(text),
+        ContentTransferEncoding::QuotedPrintable,
+    )
+}
+
 fn raw_header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
 }
@@ -209,10 +218,11 @@ pub fn build(rendered: &Rendered, env: &Envelope<'_>, dkim: Option<&DkimSigner>)
             "List-Unsubscribe-Post",
             "List-Unsubscribe=One-Click".into(),
         ))
-        .multipart(MultiPart::alternative_plain_html(
-            rendered.text.clone(),
-            rendered.html.clone(),
-        ))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::plain(quoted_printable(&rendered.text)))
+                .singlepart(SinglePart::html(quoted_printable(&rendered.html))),
+        )
         .context("cannot build the message")?;
     if let Some(signer) = dkim {
         message.sign(&signer.config);

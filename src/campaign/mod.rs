@@ -8,6 +8,7 @@
 //! | `skeleton` | the fast path of `render`: pre-rendered per locale and wave, filled per contact |
 //! | [`links`] | the confirm, leave and unsubscribe links, each with its signed token |
 //! | [`message`] | the rendered e-mail in MIME, with List-Unsubscribe and optional DKIM |
+//! | `qp` | quoted-printable for the message's parts, in one pass over the bytes |
 //! | [`check`] | renders every locale with a probe contact and proves each required part is there |
 //! | [`launch`] | `campaign launch`: check, snapshot definition and templates, select the audience, queue wave 1 |
 //! | [`kit`] | a launched campaign ready to send: one contact's message for one wave |
@@ -23,6 +24,7 @@ pub mod kit;
 pub mod launch;
 pub mod links;
 pub mod message;
+mod qp;
 pub mod reminders;
 pub mod render;
 mod skeleton;
