@@ -13,7 +13,7 @@ use crate::store::{CampaignRow, Erasure, Store, StoredContact};
 use anyhow::Result;
 use serde::Serialize;
 
-const BATCH: i64 = 500;
+const BATCH: i64 = 5_000;
 
 #[derive(Debug, Default, Serialize)]
 pub struct PurgeReport {
@@ -111,6 +111,7 @@ pub async fn purge(
         store.dequeue(&consented).await?;
         report.kept += consented.len() as u64;
         let erased = store.erase(&batch, now).await?;
+        store.restart_log().await?;
         report.kept += (batch.len() - erased.len()) as u64;
         report.purged += erased.len() as u64;
     }

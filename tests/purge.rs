@@ -149,7 +149,8 @@ async fn end_state(sb: &Sandbox) -> (i64, i64, i64, i64) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_purge_killed_mid_run_resumes_to_the_same_end_state() {
-    const N: usize = 4_000;
+    // Three batches of the purge's 5,000, so that the kill lands between two.
+    const N: usize = 12_000;
     let killed = purge_base(N);
     let clean = purge_base(N);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reconsent"))
