@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const PAGE: i64 = 1_000;
+const PAGE: i64 = 500;
 
 #[derive(Debug, Serialize)]
 pub struct LaunchReport {
