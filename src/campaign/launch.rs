@@ -6,7 +6,6 @@ use super::render::read_template_files;
 use super::selects;
 use crate::config::Config;
 use crate::domain::Instant;
-use crate::policy::ContactClass;
 use crate::store::Store;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -138,7 +137,6 @@ pub async fn launch(
     for class in &campaign.audience.classes {
         audience.entry(class.to_string()).or_default();
     }
-    let _ = ContactClass::ALL;
     Ok(LaunchReport {
         campaign: campaign.name,
         audience,

@@ -57,7 +57,7 @@ fn encode_line(line: &[u8], out: &mut Vec<u8>) {
         }
         let b = line[i];
         let last = i + 1 == n;
-        let plain = PLAIN[usize::from(b)] && !last || matches!(b, b'!'..=b'<' | b'>'..=b'~');
+        let plain = PLAIN[usize::from(b)] && !(last && matches!(b, b' ' | b'\t'));
         let len = if plain { 1 } else { 3 };
         // The last character of a line needs no room for the `=` of a soft break.
         if width + len > LINE + usize::from(last) {

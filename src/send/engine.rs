@@ -420,14 +420,14 @@ async fn wait_for_slot(job: &Job, stop: &AtomicBool) -> bool {
             }
             tokio::time::sleep(Duration::from_micros(ahead.min(250_000) as u64)).await;
         }
-        // Woken later than the burst allows (a busy machine): going now would crowd
-        // the second, so this slot is given up and the message takes the next.
+        // Later than the burst allows (a stall, or a late wake-up on a busy machine):
+        // going now would crowd the second, so this slot is given up for the next.
         if quota.in_time(slot, unix_micros()) {
             return true;
         }
         tracing::debug!(
             late_us = unix_micros() - slot,
-            "a throttle slot given up: woken later than the burst allows"
+            "a throttle slot given up: the sender was later than the burst allows"
         );
     }
 }

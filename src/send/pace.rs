@@ -107,10 +107,8 @@ impl Pace {
     }
 
     /// The next slot, in µs since the epoch (now, for an unthrottled campaign); `None`
-    /// if slots can no longer be had.
-    ///
-    /// A slot already later than the burst allows is skipped: sending it would crowd
-    /// the messages after a stall into more than rate + burst in a second.
+    /// if slots can no longer be had. Whether it is still in time when the message is
+    /// ready is [`Quota::in_time`]'s to say.
     pub async fn next_slot(&mut self) -> Option<i64> {
         if self.quota.period < UNLIMITED_PERIOD {
             return Some(unix_micros());
@@ -120,17 +118,7 @@ impl Pace {
             self.slots = Some(rx);
             self.feed = Some(feed);
         }
-        let slots = self.slots.as_mut()?;
-        loop {
-            let slot = slots.recv().await?;
-            if self.quota.in_time(slot, unix_micros()) {
-                return Some(slot);
-            }
-            tracing::debug!(
-                late_us = unix_micros() - slot,
-                "a throttle slot skipped: the sender was later than the burst allows"
-            );
-        }
+        self.slots.as_mut()?.recv().await
     }
 }
 

@@ -174,14 +174,15 @@ impl SqliteStore {
     /// statement by statement per contact, a million took over five minutes.
     pub async fn erase(&self, batch: &[Erasure], now: Instant) -> Result<Vec<i64>> {
         let mut tx = self.writer.begin().await?;
-        let queued: Vec<i64> = batch.iter().map(|e| e.contact_id).collect();
+        let queued =
+            serde_json::to_string(&batch.iter().map(|e| e.contact_id).collect::<Vec<_>>())?;
         let confirmed: std::collections::HashSet<i64> = sqlx::query_scalar(
             "SELECT q.contact_id FROM deletion_queue q \
              WHERE q.contact_id IN (SELECT value FROM json_each(?)) AND EXISTS \
                (SELECT 1 FROM ledger l WHERE l.contact_id = q.contact_id \
                 AND l.event = 'confirmed' AND l.at >= q.queued_at)",
         )
-        .bind(serde_json::to_string(&queued)?)
+        .bind(&queued)
         .fetch_all(&mut *tx)
         .await?
         .into_iter()
@@ -234,7 +235,7 @@ impl SqliteStore {
             // Confirmed contacts leave the queue too: they are kept.
             (
                 "DELETE FROM deletion_queue WHERE contact_id IN (SELECT value FROM json_each(?1))",
-                &serde_json::to_string(&queued)?,
+                &queued,
             ),
         ];
         for (sql, json) in steps {
