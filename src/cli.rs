@@ -138,6 +138,10 @@ fn parse_now(s: &str) -> Result<Instant, String> {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(refusal) = made_up_clock_allowed(&cli) {
+        eprintln!("error: {refusal}");
+        return ExitCode::from(2);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RECONSENT_LOG")
@@ -165,6 +169,45 @@ fn fail(json: bool, e: &anyhow::Error) -> ExitCode {
     }
     eprintln!("error: {e:#}");
     ExitCode::from(1)
+}
+
+/// Whether this command changes the base (a dry run does not).
+fn writes(command: &Command) -> bool {
+    match command {
+        Command::Audit | Command::Explain { .. } | Command::Evidence { .. } => false,
+        Command::Import { dry_run, .. } | Command::Purge { dry_run } => !dry_run,
+        Command::Campaign(c) => match c {
+            CampaignCommand::Check { .. }
+            | CampaignCommand::Preview { .. }
+            | CampaignCommand::Status { .. } => false,
+            CampaignCommand::Launch { dry_run, .. } => !dry_run,
+            CampaignCommand::Pause { .. }
+            | CampaignCommand::Resume { .. }
+            | CampaignCommand::Cancel { .. } => true,
+        },
+        Command::Init
+        | Command::Forget { .. }
+        | Command::Webhooks
+        | Command::Send { .. }
+        | Command::Serve { .. } => true,
+    }
+}
+
+/// A made-up clock may ask questions of a real base, never write to it: the ledger,
+/// tombstones and purge runs would carry invented dates, and a purge "in March" would
+/// erase people before their deadline. Tests and benchmarks opt in.
+fn made_up_clock_allowed(cli: &Cli) -> Result<(), String> {
+    let test_clock = std::env::var("RECONSENT_TEST_CLOCK").is_ok_and(|v| v == "1");
+    if cli.now.is_none() || test_clock || !writes(&cli.command) {
+        return Ok(());
+    }
+    Err(
+        "--now (or RECONSENT_NOW) only works with commands that change nothing: \
+         audit, explain, evidence, campaign check/preview/status, and --dry-run. \
+         A command that writes must use the real time, so that the ledger, tombstones \
+         and purges carry true dates. (Tests set RECONSENT_TEST_CLOCK=1.)"
+            .to_string(),
+    )
 }
 
 struct Ctx {

@@ -71,6 +71,7 @@ impl Sandbox {
         let mut c = Command::cargo_bin("reconsent").expect("binary");
         c.current_dir(self.dir.path())
             .env("RECONSENT_NOW", NOW)
+            .env("RECONSENT_TEST_CLOCK", "1")
             .env_remove("RECONSENT_DATABASE_URL");
         for (k, _) in std::env::vars() {
             if k.starts_with("RECONSENT__") {
@@ -129,6 +130,7 @@ fn the_shipped_example_passes_check() {
     let out = c
         .current_dir(repo())
         .env("RECONSENT_NOW", NOW)
+        .env("RECONSENT_TEST_CLOCK", "1")
         .args(["campaign", "check", "campaigns/example.toml"])
         .output()
         .expect("run");

@@ -155,6 +155,7 @@ async fn a_purge_killed_mid_run_resumes_to_the_same_end_state() {
     let clean = purge_base(N);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reconsent"))
         .current_dir(killed.dir.path())
+        .env("RECONSENT_TEST_CLOCK", "1")
         .args(["purge", "--now", AFTER_GRACE])
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -189,4 +190,43 @@ async fn a_purge_killed_mid_run_resumes_to_the_same_end_state() {
     assert_eq!(a, b, "(contacts, tombstones, erased, queued)");
     assert_eq!(a.1, a.2);
     assert!(a.1 >= N as i64);
+}
+
+#[test]
+fn a_made_up_clock_cannot_write_to_a_real_base() {
+    let sb = sent_with_a_bounce();
+    let real = |args: &[&str]| {
+        let out = sb
+            .cmd()
+            .env_remove("RECONSENT_TEST_CLOCK")
+            .args(args)
+            .output()
+            .expect("run reconsent");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let before = (sb.json(&["audit"]), sb.status());
+    // A purge "in 2027" on a real base would erase people before their deadline.
+    for args in [
+        &["purge", "--now", AFTER_GRACE][..],
+        &["forget", "jan.kowalski@example.pl"],
+        &["campaign", "pause", "spring-reconsent"],
+        &["send", "--until-idle"],
+    ] {
+        let (code, stderr) = real(args);
+        assert_eq!(code, Some(2), "{args:?} with a made-up clock: {stderr}");
+        assert!(stderr.contains("--now"), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        (sb.json(&["audit"]), sb.status()),
+        before,
+        "nothing changed"
+    );
+    // Questions are fine: a dry run, an audit.
+    let (code, stderr) = real(&["purge", "--dry-run", "--now", AFTER_GRACE]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stderr) = real(&["audit", "--now", AFTER_GRACE]);
+    assert_eq!(code, Some(0), "{stderr}");
 }

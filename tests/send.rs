@@ -297,6 +297,7 @@ fn spawn_send(sb: &Sandbox, url: &str) -> std::process::Child {
     std::process::Command::new(assert_cmd::cargo::cargo_bin("reconsent"))
         .current_dir(sb.dir.path())
         .env("RECONSENT_NOW", NOW)
+        .env("RECONSENT_TEST_CLOCK", "1")
         .env("RECONSENT__TRANSPORT", url)
         .args(["send", "--until-idle"])
         .stdout(std::process::Stdio::null())

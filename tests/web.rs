@@ -128,6 +128,7 @@ fn serve_with(sb: &Sandbox, now: &str, transport: &str) -> Serve {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("reconsent"));
     cmd.current_dir(sb.dir.path())
         .env("RECONSENT_NOW", now)
+        .env("RECONSENT_TEST_CLOCK", "1")
         .env("RECONSENT__TRANSPORT", transport)
         .env_remove("RECONSENT_DATABASE_URL")
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
