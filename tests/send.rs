@@ -445,7 +445,7 @@ async fn senders_sharing_a_campaign_share_its_rate() {
             k,
             period: quota.period,
         };
-        let tat = store
+        let (tat, _) = store
             .journal(&[], &[], &[request], reconsent::domain::from_unix(0))
             .await
             .unwrap();

@@ -340,6 +340,19 @@ pub async fn status(ctx: &CommandContext<'_>, name: &str) -> Result<ExitCode> {
     ];
     for (label, n) in rows {
         println!("  {label:<20} {n:>9}");
+        if label == "cancelled" {
+            for (why, n) in &s.cancelled_reasons {
+                println!("    {:<18} {n:>9}", cancel_reason(why));
+            }
+        }
+        if label == "failed" {
+            for (why, n) in &s.failed_reasons {
+                println!("    {n:>6} × {why}");
+            }
+        }
+    }
+    if s.thank_you_sent > 0 {
+        println!("  thank-you sent       {:>9}", s.thank_you_sent);
     }
     println!(
         "  confirmation rate    {:>8.1}%",
@@ -357,6 +370,18 @@ pub async fn status(ctx: &CommandContext<'_>, name: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A cancellation's reason as the marketer reads it.
+fn cancel_reason(code: &str) -> &str {
+    match code {
+        "withdrawn" => "withdrew since launch",
+        "no_basis" => "no lawful basis now",
+        "suppressed" => "bounced or left",
+        "erased" => "erased",
+        "campaign_cancelled" => "campaign cancelled",
+        other => other,
+    }
+}
+
 pub async fn campaign_status(store: &Store, name: &str) -> Result<super::status::Status> {
     let row = store
         .campaign(name)
@@ -365,11 +390,13 @@ pub async fn campaign_status(store: &Store, name: &str) -> Result<super::status:
     let campaign =
         Campaign::parse(&row.definition, &row.source_file).map_err(|e| anyhow::anyhow!("{e}"))?;
     let deliveries = store.delivery_counts(row.id).await?;
+    let reasons = store.outcome_reasons(row.id).await?;
     let answers = store.answer_counts(&row).await?;
     Ok(super::status::funnel(
         &row,
         &campaign,
         &deliveries,
+        reasons,
         &answers,
     ))
 }

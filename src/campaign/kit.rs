@@ -1,14 +1,16 @@
 //! A launched campaign made ready to send: its snapshot parsed, templates compiled
 //! once, keys loaded. `message` builds one contact's e-mail for one wave.
 
+use super::definition::BonusCode;
 use super::definition::Campaign;
 use super::links::links;
 use super::message::{self, DkimSigner, Envelope};
-use super::render::{RenderInput, Renderer};
+use super::render::{RenderInput, Rendered, Renderer};
 use crate::config::Config;
 use crate::domain::{EmailAddress, Instant};
-use crate::store::{CampaignRow, LedgerEntry, StoredContact};
+use crate::store::{CampaignRow, Claimed, LedgerEntry, StoredContact};
 use crate::tokens::LinkSigner;
+use crate::web::pages::{Facts, thanks_mail};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -34,6 +36,8 @@ pub struct Outgoing {
     pub message_id: String,
     pub bytes: Vec<u8>,
     pub content_sha256: String,
+    /// `requested`, or `thanked` for the thank-you after a confirmation.
+    event: &'static str,
     campaign: String,
     wave: String,
     locale: String,
@@ -42,10 +46,10 @@ pub struct Outgoing {
 }
 
 impl Outgoing {
-    /// The `requested` entry of the consent ledger: what was sent, exactly.
+    /// The ledger entry of what was sent, exactly (`requested` or `thanked`).
     pub fn ledger_entry(&self, at: Instant) -> LedgerEntry {
         LedgerEntry {
-            event: "requested".into(),
+            event: self.event.into(),
             at,
             campaign: Some(self.campaign.clone()),
             wave: Some(self.wave.clone()),
@@ -95,7 +99,15 @@ impl Kit {
         self.campaign.rate.per_second()
     }
 
-    pub fn message(&self, stored: &StoredContact, wave: usize, now: Instant) -> Result<Outgoing> {
+    /// The message a claimed delivery sends: its wave's request, or the thank-you.
+    pub fn message(&self, claimed: &Claimed, now: Instant) -> Result<Outgoing> {
+        match usize::try_from(claimed.wave) {
+            Ok(wave) => self.request(&claimed.contact, wave, now),
+            Err(_) => self.thank_you(claimed, now),
+        }
+    }
+
+    pub fn request(&self, stored: &StoredContact, wave: usize, now: Instant) -> Result<Outgoing> {
         let c = &stored.contact;
         let links = links(
             &self.signer,
@@ -136,6 +148,7 @@ impl Kit {
             content_sha256: hex::encode(Sha256::digest(&built.bytes)),
             message_id: built.message_id,
             bytes: built.bytes,
+            event: "requested",
             campaign: self.campaign.name.clone(),
             wave: self
                 .campaign
@@ -143,6 +156,65 @@ impl Kit {
                 .get(wave)
                 .map_or_else(|| wave.to_string(), |w| w.name.clone()),
             locale: rendered.locale.to_string(),
+            privacy_sha256: self.privacy_sha256.clone(),
+            policy_version: self.policy_version.clone(),
+        })
+    }
+}
+
+impl Kit {
+    /// The thank-you after a confirmation, with the bonus code: the pool's code drawn
+    /// for this contact when it confirmed, or the campaign's one code.
+    fn thank_you(&self, claimed: &Claimed, now: Instant) -> Result<Outgoing> {
+        let stored = &claimed.contact;
+        let c = &stored.contact;
+        // As the thank-you page chose it.
+        let locale = c
+            .locale
+            .clone()
+            .unwrap_or_else(|| self.campaign.default_locale.clone());
+        let code = match &self.campaign.bonus.code {
+            BonusCode::Static(code) => Some(code.clone()).filter(|c| !c.is_empty()),
+            BonusCode::Pool(_) => claimed.bonus_code.clone(),
+        };
+        let (subject, text, html) =
+            thanks_mail(&Facts::of(&self.campaign, &locale), code.as_deref());
+        let links = links(
+            &self.signer,
+            &self.base_url,
+            &self.campaign.name,
+            &stored.public_id,
+            self.expires,
+        )
+        .map_err(|e| anyhow::anyhow!("cannot sign the links: {e}"))?;
+        let built = message::build(
+            &Rendered {
+                subject,
+                html,
+                text,
+                locale: locale.clone(),
+            },
+            &Envelope {
+                from_name: &self.campaign.sender.name,
+                from: &self.campaign.sender.email,
+                to_name: c.name.as_deref(),
+                to: &c.email,
+                unsubscribe_url: &links.unsubscribe_url,
+                unsubscribe_token: &links.unsubscribe_token,
+                date: now,
+            },
+            self.dkim.as_ref(),
+        )?;
+        Ok(Outgoing {
+            envelope_from: smtp_address(&self.campaign.sender.email),
+            envelope_to: smtp_address(&c.email),
+            content_sha256: hex::encode(Sha256::digest(&built.bytes)),
+            message_id: built.message_id,
+            bytes: built.bytes,
+            event: "thanked",
+            campaign: self.campaign.name.clone(),
+            wave: "thank-you".into(),
+            locale: locale.to_string(),
             privacy_sha256: self.privacy_sha256.clone(),
             policy_version: self.policy_version.clone(),
         })

@@ -34,6 +34,12 @@ pub struct Status {
     pub bounced: i64,
     pub unknown: i64,
     pub cancelled: i64,
+    /// Why messages were cancelled before they went (e.g. `withdrawn`, `erased`).
+    pub cancelled_reasons: BTreeMap<String, i64>,
+    /// The reasons of failures, as the server or the sender gave them.
+    pub failed_reasons: BTreeMap<String, i64>,
+    /// Thank-you mails with the bonus, sent after a confirmation.
+    pub thank_you_sent: i64,
     pub viewed: i64,
     pub confirmed: i64,
     pub left: i64,
@@ -53,6 +59,7 @@ pub fn funnel(
     row: &CampaignRow,
     campaign: &Campaign,
     deliveries: &BTreeMap<(i64, String), i64>,
+    mut reasons: BTreeMap<String, BTreeMap<String, i64>>,
     answers: &AnswerCounts,
 ) -> Status {
     let mut waves: Vec<WaveFunnel> = campaign
@@ -111,6 +118,12 @@ pub fn funnel(
         bounced: sum(|w| w.bounced),
         unknown: sum(|w| w.unknown),
         cancelled: sum(|w| w.cancelled),
+        cancelled_reasons: reasons.remove("cancelled").unwrap_or_default(),
+        failed_reasons: reasons.remove("failed").unwrap_or_default(),
+        thank_you_sent: deliveries
+            .get(&(crate::store::THANK_YOU_WAVE, "sent".to_string()))
+            .copied()
+            .unwrap_or(0),
         viewed: answered("viewed"),
         confirmed,
         left,

@@ -1,18 +1,20 @@
 //! The sending pipeline.
 //!
 //! ```text
-//!  dispatcher: claim (batch, lease) ─► job channel
-//!    ─► preparer: render, mark `sending` (group commit) ─► ready queue (≤ 2 batches)
-//!    ─► N connections: next slot of the campaign's schedule, SMTP ─► journal
-//!  journal: the one writer: marks, outcomes (gathered), slot reservations
+//!  dispatcher: claim (batch, lease, lawful?) ─► job channel
+//!    ─► preparer: render ─► ready queue (≤ 2 batches)
+//!    ─► N connections: next slot of the campaign's schedule, mark `sending`, SMTP ─► journal
+//!  journal: the one writer: marks (group commit), outcomes (gathered), slot reservations
 //! ```
 //!
-//! The `sending` mark is committed before the first byte of the envelope goes out, so a
-//! crash can only leave a message `claimed` (safe to send again) or `sending` (fate
-//! unknown, counted, never resent). Rendering and marking run ahead of the connections,
-//! so the database's latency never makes a message miss its slot.
+//! The `sending` mark is committed right before the message's own SMTP transaction, so
+//! a crash leaves `sending` (fate unknown, counted, never resent) only for the messages
+//! that were on the wire; everything else it had claimed is still `claimed`, and goes
+//! back to the queue when the lease runs out. Rendering runs ahead of the connections;
+//! the marks of all connections share the journal's commits.
 
 use super::clock::Clock;
+use super::eligibility;
 use super::outcome::{self, Backoff, Failure, Outcome, Phase};
 use super::pace::{Pace, Quota, unix_micros};
 
@@ -277,7 +279,7 @@ impl Sender {
                 if only.is_some_and(|id| id != row.id) {
                     continue;
                 }
-                if row.state != "running" {
+                if !matches!(row.state.as_str(), "running" | "completed") {
                     // Paused or cancelled from the command line: what is already handed
                     // to the connections goes back to the queue.
                     if let Some((_, flag)) = kits.get(&row.id) {
@@ -347,9 +349,18 @@ impl Sender {
         let batch = (kit.per_second() / 5.0).clamp(1.0, 500.0) as i64;
         let now = self.clock.now();
         let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let policy = &self.config.policy;
+        let refuse = |c: &Claimed| eligibility::check(c, policy, now).map(|r| r.as_str());
         let claimed = self
             .store
-            .claim(&self.worker, kit.campaign_id, now, lease_until, batch)
+            .claim(
+                &self.worker,
+                kit.campaign_id,
+                now,
+                lease_until,
+                batch,
+                &refuse,
+            )
             .await?;
         let n = claimed.len();
         let mut rest = claimed.into_iter().peekable();
@@ -360,7 +371,7 @@ impl Sender {
                 // A pause or cancel from the command line takes effect within a second.
                 if checked.elapsed() >= Duration::from_secs(1) {
                     checked = std::time::Instant::now();
-                    if !self.store.campaign_running(kit.campaign_id).await? {
+                    if !self.store.campaign_sendable(kit.campaign_id).await? {
                         paused.store(true, Ordering::Relaxed);
                     }
                 }
@@ -385,7 +396,7 @@ impl Sender {
         if !unsent.is_empty() {
             self.store.release(&unsent).await?;
         }
-        if !self.store.campaign_running(kit.campaign_id).await? {
+        if !self.store.campaign_sendable(kit.campaign_id).await? {
             paused.store(true, Ordering::Relaxed);
         }
         Ok(n)
@@ -460,9 +471,8 @@ struct Ready {
     message: crate::campaign::kit::Outgoing,
 }
 
-/// Renders and marks messages ahead of the connections, so that a connection never
-/// waits for the database between two slots. At most two batches (about 40 ms of the
-/// campaign's rate) wait marked: a crash can leave no more than that `unknown`.
+/// Renders messages ahead of the connections, so that a connection never waits for
+/// the template engine between two slots.
 async fn prepare(
     jobs: mpsc::Receiver<Job>,
     ready: mpsc::Sender<Ready>,
@@ -476,8 +486,7 @@ async fn prepare(
         let Some(first) = jobs.recv().await else {
             break;
         };
-        // About 20 ms of the campaign's rate: a crash or a pause can catch little
-        // marked `sending`, yet a fast campaign shares journal rounds.
+        // About 20 ms of the campaign's rate: claims wait rendered, not claimed long.
         let limit = ((first.kit.per_second() / 50.0) as usize).clamp(1, CONNECTION_BATCH);
         batch.push(first);
         while batch.len() < limit {
@@ -499,10 +508,7 @@ async fn prepare(
                 done.push(finish(Fate::Released));
                 continue;
             }
-            match job
-                .kit
-                .message(&job.claimed.contact, job.claimed.wave as usize, now)
-            {
+            match job.kit.message(&job.claimed, now) {
                 Ok(message) => rendered.push(Ready { job, message }),
                 Err(e) => done.push(finish(Fate::Failed {
                     error: format!("could not build the message: {e:#}"),
@@ -511,21 +517,25 @@ async fn prepare(
             // A batch takes milliseconds to render: let the connections' timers run.
             tokio::task::yield_now().await;
         }
-        let ids: Vec<i64> = rendered.iter().map(|r| r.job.claimed.delivery_id).collect();
-        let (ack_tx, ack_rx) = oneshot::channel();
-        let marked = !ids.is_empty()
-            && journal.send(Write::Mark(ids, ack_tx)).await.is_ok()
-            && ack_rx.await.unwrap_or(false);
-        // Unmarked means unsent: their leases run out and they are queued again.
-        if marked {
-            for (place, r) in places.zip(rendered) {
-                place.send(r);
-            }
+        for (place, r) in places.zip(rendered) {
+            place.send(r);
         }
         if !done.is_empty() && journal.send(Write::Done(done)).await.is_err() {
             break;
         }
     }
+}
+
+/// Marks a message `sending` just before it goes; false if it must not go (its
+/// contact was erased or suppressed meanwhile: the journal cancelled it) or the
+/// journal is gone (the claim's lease runs out and it is queued again).
+async fn mark(journal: &mpsc::Sender<Write>, delivery_id: i64) -> bool {
+    let (ack_tx, ack_rx) = oneshot::channel();
+    journal
+        .send(Write::Mark(vec![delivery_id], ack_tx))
+        .await
+        .is_ok()
+        && ack_rx.await.unwrap_or(false)
 }
 
 async fn connection_task(
@@ -547,6 +557,9 @@ async fn connection_task(
             if journal.send(done(Fate::Released)).await.is_err() {
                 break;
             }
+            continue;
+        }
+        if !mark(&journal, c.delivery_id).await {
             continue;
         }
         let result = transport
@@ -615,7 +628,8 @@ const GATHER_OUTCOMES: Duration = Duration::from_millis(10);
 
 /// What a connection asks the journal to write.
 enum Write {
-    /// Mark these deliveries `sending`; answer once that is committed.
+    /// Mark these deliveries `sending`; answer once that is committed, true if all
+    /// of them were (false: cancelled, their contact is gone or suppressed).
     Mark(Vec<i64>, oneshot::Sender<bool>),
     Done(Vec<Done>),
     /// Reserve slots of a campaign's throttle; answer with the schedule's time after them.
@@ -648,8 +662,8 @@ async fn journal(
         for w in writes.drain(..) {
             match w {
                 Write::Mark(ids, ack) => {
-                    marks.extend(ids);
-                    acks.push(ack);
+                    marks.extend(ids.iter().copied());
+                    acks.push((ids, ack));
                 }
                 Write::Reserve(request, reply) => {
                     requests.push(request);
@@ -674,11 +688,14 @@ async fn journal(
             }
         }
         let result = store.journal(&marks, &done, &requests, clock.now()).await;
-        let ok = result.is_ok();
-        for ack in acks {
-            let _ = ack.send(ok);
+        let marked: std::collections::HashSet<i64> = match &result {
+            Ok((_, marked)) => marked.iter().copied().collect(),
+            Err(_) => Default::default(),
+        };
+        for (ids, ack) in acks {
+            let _ = ack.send(ids.iter().all(|id| marked.contains(id)));
         }
-        let tats = result.context("cannot record what was sent")?;
+        let (tats, _) = result.context("cannot record what was sent")?;
         for (reply, tat) in replies.into_iter().zip(tats) {
             let _ = reply.send(Some(tat));
         }

@@ -4,6 +4,7 @@
 //! | module | does |
 //! |---|---|
 //! | [`engine`] | the pipeline: claim, throttle, connections, group-committed marks, recorder |
+//! | [`eligibility`] | whether a queued message may still leave: withdrawn, no basis, suppressed (pure) |
 //! | [`outcome`] | what an SMTP answer means: retry, bounce, fail, unknown, pause (pure) |
 //! | [`pace`] | the throttle: a GCRA schedule per campaign, shared through the database |
 //! | [`transport`] | `file://` outbox and phase-aware SMTP sessions |
@@ -11,6 +12,7 @@
 
 pub mod clock;
 pub mod command;
+pub mod eligibility;
 pub mod engine;
 pub mod outcome;
 pub mod pace;

@@ -287,6 +287,21 @@ impl SmtpSession {
         }
         let ascii = |a: &lettre::Address| <lettre::Address as AsRef<str>>::as_ref(a).is_ascii();
         if !(ascii(&from) && ascii(&to)) {
+            // A server without SMTPUTF8 (RFC 6531) would mangle or misroute a UTF-8
+            // address: the message fails here, before anything is said.
+            if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+                self.conn = Some(conn);
+                return Err((
+                    Failure::Reply {
+                        code: 553,
+                        text: format!(
+                            "5.6.7 '{to}' has non-ASCII characters before the @ and the mail \
+                             server does not offer SMTPUTF8 (RFC 6531): not sent"
+                        ),
+                    },
+                    Phase::Envelope,
+                ));
+            }
             params.push(MailParameter::SmtpUtfEight);
         }
         let mail = Mail::new(Some(from), params);

@@ -19,6 +19,11 @@ pub use webhooks::OutboxEvent;
 
 use crate::domain::{Contact, Instant};
 
+/// The wave index of the thank-you mail after a confirmation: a delivery like the
+/// requests, so it is throttled, retried and survives a restart, and the unique
+/// (campaign, contact, wave) key sends it at most once.
+pub const THANK_YOU_WAVE: i64 = -1;
+
 /// A contact as stored: its row id (never shown outside), its opaque public id, its facts.
 #[derive(Debug, Clone)]
 pub struct StoredContact {

@@ -4,7 +4,7 @@
 //! `UPDATE … RETURNING`, and SQLite runs one writer at a time.
 
 use super::sqlite::{COLUMNS, SqliteStore, stored_from_row};
-use super::{LedgerEntry, StoredContact};
+use super::{LedgerEntry, StoredContact, THANK_YOU_WAVE};
 use crate::domain::{Instant, from_unix};
 use anyhow::Result;
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -29,8 +29,13 @@ pub struct CampaignRow {
 pub struct Claimed {
     pub delivery_id: i64,
     pub campaign_id: i64,
+    /// The wave's index, or [`THANK_YOU_WAVE`].
     pub wave: i64,
     pub attempts: i64,
+    /// Bounced or left since: never written to again.
+    pub suppressed: bool,
+    /// The code drawn from the campaign's pool at confirmation (thank-you mails).
+    pub bonus_code: Option<String>,
     pub contact: StoredContact,
 }
 
@@ -73,6 +78,10 @@ pub struct QueueState {
     /// Waiting for a later time (retries).
     pub later: i64,
 }
+
+/// Deliveries a sender takes: those of running campaigns, and the thank-you mails of
+/// campaigns whose deadline has closed them (`d` deliveries, `c` campaigns).
+const SENDABLE: &str = "c.state = 'running' OR (c.state = 'completed' AND d.wave = -1)";
 
 /// `k` slots of a campaign's throttle asked for at `now` (µs since the epoch), one per
 /// `period` µs (see `send::pace`).
@@ -194,12 +203,14 @@ impl SqliteStore {
         row.as_ref().map(campaign_from_row).transpose()
     }
 
-    pub async fn campaign_running(&self, id: i64) -> Result<bool> {
+    /// Whether a sender may go on with a campaign's claims: it runs, or its deadline
+    /// closed it and only thank-you mails are left to send.
+    pub async fn campaign_sendable(&self, id: i64) -> Result<bool> {
         let state: Option<String> = sqlx::query_scalar("SELECT state FROM campaigns WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(state.as_deref() == Some("running"))
+        Ok(matches!(state.as_deref(), Some("running" | "completed")))
     }
 
     pub async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
@@ -264,7 +275,11 @@ impl SqliteStore {
         Ok((requeued, unknown))
     }
 
-    /// Claims up to `limit` due deliveries of a running campaign for `worker`.
+    /// Claims up to `limit` due deliveries of a campaign for `worker`: thank-you mails
+    /// first (a person who just confirmed is waiting for the bonus), then requests.
+    /// Each claimed message is checked again with `refuse` in the same transaction: a
+    /// contact who withdrew, lost its basis, was suppressed or erased since the launch is
+    /// cancelled with the reason instead of claimed.
     pub async fn claim(
         &self,
         worker: &str,
@@ -272,55 +287,101 @@ impl SqliteStore {
         now: Instant,
         lease_until: Instant,
         limit: i64,
+        refuse: &(dyn Fn(&Claimed) -> Option<&'static str> + Sync),
     ) -> Result<Vec<Claimed>> {
         let mut tx = self.writer.begin().await?;
-        let ids: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "UPDATE deliveries SET state = 'claimed', worker = ?, lease_until = ? \
-             WHERE id IN (SELECT d.id FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id \
-                          WHERE d.campaign_id = ? AND c.state = 'running' AND d.state IN ('queued', 'retry') \
-                          AND d.due_at <= ? ORDER BY d.due_at, d.id LIMIT ?) \
-             RETURNING id, wave, attempts",
-        )
-        .bind(worker)
-        .bind(lease_until.timestamp())
-        .bind(campaign_id)
-        .bind(now.timestamp())
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let mut ids: Vec<(i64, i64, i64)> = Vec::new();
+        // Thank-you mails still go out after the deadline closed the campaign.
+        for (wave_filter, states) in [
+            ("d.wave = ?", "('running', 'completed')"),
+            ("d.wave != ?", "('running')"),
+        ] {
+            let left = limit - ids.len() as i64;
+            if left <= 0 {
+                break;
+            }
+            let sql = format!(
+                "UPDATE deliveries SET state = 'claimed', worker = ?, lease_until = ? \
+                 WHERE id IN (SELECT d.id FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id \
+                              WHERE d.campaign_id = ? AND c.state IN {states} AND {wave_filter} \
+                              AND d.state IN ('queued', 'retry') AND d.due_at <= ? \
+                              ORDER BY d.due_at, d.id LIMIT ?) \
+                 RETURNING id, wave, attempts"
+            );
+            let claimed: Vec<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(worker)
+                .bind(lease_until.timestamp())
+                .bind(campaign_id)
+                .bind(THANK_YOU_WAVE)
+                .bind(now.timestamp())
+                .bind(left)
+                .fetch_all(&mut *tx)
+                .await?;
+            ids.extend(claimed);
+        }
         if ids.is_empty() {
+            tx.commit().await?;
             return Ok(Vec::new());
         }
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT d.id AS delivery_id, c.id, c.public_id, {} FROM deliveries d JOIN contacts c ON c.id = d.contact_id WHERE d.id IN (",
+        let json = serde_json::to_string(&ids.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())?;
+        let sql = format!(
+            "SELECT d.id AS delivery_id, \
+               EXISTS (SELECT 1 FROM suppressions s WHERE s.contact_id = d.contact_id) AS suppressed, \
+               (SELECT code FROM bonus_codes b WHERE b.campaign_id = d.campaign_id \
+                AND b.contact_id = d.contact_id) AS bonus_code, \
+               c.id, c.public_id, {} \
+             FROM deliveries d JOIN contacts c ON c.id = d.contact_id \
+             WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.id",
             COLUMNS
                 .split(", ")
                 .map(|col| format!("c.{col}"))
                 .collect::<Vec<_>>()
                 .join(", ")
-        ));
-        let mut sep = qb.separated(", ");
-        for (id, _, _) in &ids {
-            sep.push_bind(*id);
-        }
-        qb.push(") ORDER BY d.id");
-        let rows = qb.build().fetch_all(&self.pool).await?;
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&json)
+            .fetch_all(&mut *tx)
+            .await?;
         let meta: BTreeMap<i64, (i64, i64)> =
-            ids.into_iter().map(|(id, w, a)| (id, (w, a))).collect();
-        rows.iter()
-            .map(|r| {
-                let delivery_id: i64 = r.try_get("delivery_id")?;
-                let (wave, attempts) = meta.get(&delivery_id).copied().unwrap_or_default();
-                Ok(Claimed {
-                    delivery_id,
-                    campaign_id,
-                    wave,
-                    attempts,
-                    contact: stored_from_row(r)?,
-                })
-            })
-            .collect()
+            ids.iter().map(|(id, w, a)| (*id, (*w, *a))).collect();
+        let mut found = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let delivery_id: i64 = r.try_get("delivery_id")?;
+            let (wave, attempts) = meta.get(&delivery_id).copied().unwrap_or_default();
+            found.push(Claimed {
+                delivery_id,
+                campaign_id,
+                wave,
+                attempts,
+                suppressed: r.try_get("suppressed")?,
+                bonus_code: r.try_get("bonus_code")?,
+                contact: stored_from_row(r)?,
+            });
+        }
+        // Erased while it waited: the row that named the contact is all that is left.
+        let mut cancelled: Vec<(i64, &'static str)> = ids
+            .iter()
+            .filter(|(id, _, _)| !found.iter().any(|c| c.delivery_id == *id))
+            .map(|(id, _, _)| (*id, "erased"))
+            .collect();
+        let mut claimed = Vec::with_capacity(found.len());
+        for c in found {
+            match refuse(&c) {
+                Some(reason) => cancelled.push((c.delivery_id, reason)),
+                None => claimed.push(c),
+            }
+        }
+        if !cancelled.is_empty() {
+            sqlx::query(
+                "UPDATE deliveries SET state = 'cancelled', worker = NULL, lease_until = NULL, \
+                 last_error = v.value ->> 1 FROM json_each(?) AS v WHERE deliveries.id = v.value ->> 0",
+            )
+            .bind(serde_json::to_string(&cancelled)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     /// Gives back claims that were never started.
@@ -342,15 +403,16 @@ impl SqliteStore {
     }
 
     /// One transaction for a sender's writes: outcomes of finished messages, slots of
-    /// the throttle, then the `sending` marks of the next messages. One commit serves
-    /// every connection. Returns the schedule's time after each slot request.
+    /// the throttle, then the `sending` marks of the messages about to leave. One commit
+    /// serves every connection. Returns the schedule's time after each slot request, and
+    /// the deliveries marked (those left out were cancelled: their contact is gone).
     pub async fn journal(
         &self,
         marks: &[i64],
         results: &[(i64, i64, i64, Fate)],
         slots: &[SlotRequest],
         now: Instant,
-    ) -> Result<Vec<i64>> {
+    ) -> Result<(Vec<i64>, Vec<i64>)> {
         let mut tx = self.writer.begin().await?;
         let mut tats = Vec::with_capacity(slots.len());
         for r in slots {
@@ -380,31 +442,47 @@ impl SqliteStore {
             )
             .await?;
         }
-        for chunk in marks.chunks(500) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1 WHERE state = 'claimed' AND id IN (",
-            );
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(*id);
+        // The last look before a message leaves: a contact erased or suppressed since
+        // the claim is not written to, and its delivery is cancelled instead.
+        let mut marked = Vec::with_capacity(marks.len());
+        if !marks.is_empty() {
+            let ids = serde_json::to_string(marks)?;
+            marked = sqlx::query_scalar(
+                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1 \
+                 WHERE state = 'claimed' AND id IN (SELECT value FROM json_each(?1)) \
+                   AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = deliveries.contact_id) \
+                   AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.contact_id = deliveries.contact_id) \
+                 RETURNING id",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+            if marked.len() < marks.len() {
+                sqlx::query(
+                    "UPDATE deliveries SET state = 'cancelled', worker = NULL, lease_until = NULL, \
+                     last_error = CASE WHEN EXISTS (SELECT 1 FROM contacts c WHERE c.id = deliveries.contact_id) \
+                                  THEN 'suppressed' ELSE 'erased' END \
+                     WHERE state = 'claimed' AND id IN (SELECT value FROM json_each(?1))",
+                )
+                .bind(&ids)
+                .execute(&mut *tx)
+                .await?;
             }
-            qb.push(")");
-            qb.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(tats)
+        Ok((tats, marked))
     }
 
     /// Whether there is work: for `send --until-idle`.
     pub async fn queue_state(&self, campaign_id: Option<i64>, now: Instant) -> Result<QueueState> {
-        let row = sqlx::query(
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT \
-               coalesce(sum(d.state IN ('queued', 'retry') AND d.due_at <= ?1 AND c.state = 'running'), 0) AS due, \
+               coalesce(sum(d.state IN ('queued', 'retry') AND d.due_at <= ?1 AND ({SENDABLE})), 0) AS due, \
                coalesce(sum(d.state IN ('claimed', 'sending')), 0) AS in_flight, \
-               coalesce(sum(d.state IN ('queued', 'retry') AND d.due_at > ?1 AND c.state = 'running'), 0) AS later \
+               coalesce(sum(d.state IN ('queued', 'retry') AND d.due_at > ?1 AND ({SENDABLE})), 0) AS later \
              FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id \
              WHERE (?2 IS NULL OR d.campaign_id = ?2)",
-        )
+        )))
         .bind(now.timestamp())
         .bind(campaign_id)
         .fetch_one(&self.pool)
@@ -425,6 +503,30 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(w, s, n)| ((w, s), n)).collect())
+    }
+
+    /// Why messages of a campaign were cancelled or failed, by state and reason, with
+    /// how many each (thank-you mails apart): answered first, withdrawn, no basis,
+    /// suppressed, erased, the campaign cancelled; the server's words for failures.
+    pub async fn outcome_reasons(
+        &self,
+        campaign_id: i64,
+    ) -> Result<BTreeMap<String, BTreeMap<String, i64>>> {
+        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT state, last_error, count(*) FROM deliveries \
+             WHERE campaign_id = ? AND state IN ('cancelled', 'failed') AND wave >= 0 \
+             GROUP BY state, last_error",
+        )
+        .bind(campaign_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut reasons: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for (state, why, n) in rows {
+            // A cancel without a reason is the campaign's own cancel.
+            let why = why.unwrap_or_else(|| "campaign_cancelled".into());
+            *reasons.entry(state).or_default().entry(why).or_default() += n;
+        }
+        Ok(reasons)
     }
 
     pub async fn is_suppressed(&self, contact_id: i64) -> Result<bool> {

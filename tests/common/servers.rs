@@ -84,10 +84,20 @@ pub fn aiosmtpd_maildir_on(port: u16, maildir: &Path) -> Server {
 
 /// aiosmtpd answering by recipient: bounce*@ 5.1.1, policy*@ 5.7.26, defer*@ 4.3.0.
 pub fn answering_server(maildir: &Path) -> Server {
+    answering_server_with(maildir, 0.0, false)
+}
+
+/// The answering server, replying `delay` seconds after it stored each message, and
+/// offering SMTPUTF8 or not.
+pub fn answering_server_with(maildir: &Path, delay: f64, smtputf8: bool) -> Server {
     let port = free_port();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
     let mut cmd = Command::new("python3");
-    cmd.arg(script).arg(port.to_string()).arg(maildir);
+    cmd.arg(script)
+        .arg(port.to_string())
+        .arg(maildir)
+        .arg(delay.to_string())
+        .env("SMTPUTF8", if smtputf8 { "1" } else { "0" });
     spawn(cmd, port, "the answering aiosmtpd server")
 }
 
