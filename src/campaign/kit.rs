@@ -3,7 +3,7 @@
 
 use super::definition::BonusCode;
 use super::definition::Campaign;
-use super::links::links;
+use super::links::{Links, links};
 use super::message::{self, DkimSigner, Envelope};
 use super::render::{RenderInput, Rendered, Renderer};
 use crate::config::Config;
@@ -109,14 +109,7 @@ impl Kit {
 
     pub fn request(&self, stored: &StoredContact, wave: usize, now: Instant) -> Result<Outgoing> {
         let c = &stored.contact;
-        let links = links(
-            &self.signer,
-            &self.base_url,
-            &self.campaign.name,
-            &stored.public_id,
-            self.expires,
-        )
-        .map_err(|e| anyhow::anyhow!("cannot sign the links: {e}"))?;
+        let links = self.links(stored)?;
         let rendered = self
             .renderer
             .render(&RenderInput {
@@ -129,6 +122,68 @@ impl Kit {
                 wave,
             })
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let wave = self
+            .campaign
+            .waves
+            .get(wave)
+            .map_or_else(|| wave.to_string(), |w| w.name.clone());
+        self.outgoing(stored, &links, rendered, ("requested", wave), now)
+    }
+
+    /// The thank-you after a confirmation, with the bonus code: the pool's code drawn
+    /// for this contact when it confirmed, or the campaign's one code.
+    fn thank_you(&self, claimed: &Claimed, now: Instant) -> Result<Outgoing> {
+        let stored = &claimed.contact;
+        // As the thank-you page chose it.
+        let locale = stored
+            .contact
+            .locale
+            .clone()
+            .unwrap_or_else(|| self.campaign.default_locale.clone());
+        let code = match &self.campaign.bonus.code {
+            BonusCode::Static(code) => Some(code.clone()).filter(|c| !c.is_empty()),
+            BonusCode::Pool(_) => claimed.bonus_code.clone(),
+        };
+        let (subject, text, html) =
+            thanks_mail(&Facts::of(&self.campaign, &locale), code.as_deref());
+        let rendered = Rendered {
+            subject,
+            html,
+            text,
+            locale,
+        };
+        let links = self.links(stored)?;
+        self.outgoing(
+            stored,
+            &links,
+            rendered,
+            ("thanked", "thank-you".into()),
+            now,
+        )
+    }
+
+    fn links(&self, stored: &StoredContact) -> Result<Links> {
+        links(
+            &self.signer,
+            &self.base_url,
+            &self.campaign.name,
+            &stored.public_id,
+            self.expires,
+        )
+        .map_err(|e| anyhow::anyhow!("cannot sign the links: {e}"))
+    }
+
+    /// The MIME message of `rendered` for `stored`, with what its ledger entry records:
+    /// the event and the wave's name.
+    fn outgoing(
+        &self,
+        stored: &StoredContact,
+        links: &Links,
+        rendered: Rendered,
+        (event, wave): (&'static str, String),
+        now: Instant,
+    ) -> Result<Outgoing> {
+        let c = &stored.contact;
         let built = message::build(
             &rendered,
             &Envelope {
@@ -148,73 +203,10 @@ impl Kit {
             content_sha256: hex::encode(Sha256::digest(&built.bytes)),
             message_id: built.message_id,
             bytes: built.bytes,
-            event: "requested",
+            event,
             campaign: self.campaign.name.clone(),
-            wave: self
-                .campaign
-                .waves
-                .get(wave)
-                .map_or_else(|| wave.to_string(), |w| w.name.clone()),
+            wave,
             locale: rendered.locale.to_string(),
-            privacy_sha256: self.privacy_sha256.clone(),
-            policy_version: self.policy_version.clone(),
-        })
-    }
-}
-
-impl Kit {
-    /// The thank-you after a confirmation, with the bonus code: the pool's code drawn
-    /// for this contact when it confirmed, or the campaign's one code.
-    fn thank_you(&self, claimed: &Claimed, now: Instant) -> Result<Outgoing> {
-        let stored = &claimed.contact;
-        let c = &stored.contact;
-        // As the thank-you page chose it.
-        let locale = c
-            .locale
-            .clone()
-            .unwrap_or_else(|| self.campaign.default_locale.clone());
-        let code = match &self.campaign.bonus.code {
-            BonusCode::Static(code) => Some(code.clone()).filter(|c| !c.is_empty()),
-            BonusCode::Pool(_) => claimed.bonus_code.clone(),
-        };
-        let (subject, text, html) =
-            thanks_mail(&Facts::of(&self.campaign, &locale), code.as_deref());
-        let links = links(
-            &self.signer,
-            &self.base_url,
-            &self.campaign.name,
-            &stored.public_id,
-            self.expires,
-        )
-        .map_err(|e| anyhow::anyhow!("cannot sign the links: {e}"))?;
-        let built = message::build(
-            &Rendered {
-                subject,
-                html,
-                text,
-                locale: locale.clone(),
-            },
-            &Envelope {
-                from_name: &self.campaign.sender.name,
-                from: &self.campaign.sender.email,
-                to_name: c.name.as_deref(),
-                to: &c.email,
-                unsubscribe_url: &links.unsubscribe_url,
-                unsubscribe_token: &links.unsubscribe_token,
-                date: now,
-            },
-            self.dkim.as_ref(),
-        )?;
-        Ok(Outgoing {
-            envelope_from: smtp_address(&self.campaign.sender.email),
-            envelope_to: smtp_address(&c.email),
-            content_sha256: hex::encode(Sha256::digest(&built.bytes)),
-            message_id: built.message_id,
-            bytes: built.bytes,
-            event: "thanked",
-            campaign: self.campaign.name.clone(),
-            wave: "thank-you".into(),
-            locale: locale.to_string(),
             privacy_sha256: self.privacy_sha256.clone(),
             policy_version: self.policy_version.clone(),
         })

@@ -38,7 +38,12 @@ impl Sandbox {
 
     /// `reconsent` in this folder, at the fixed instant, with no outside configuration.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("reconsent").expect("binary");
+        Command::from(self.process())
+    }
+
+    /// The same as a plain process, to spawn, wait on or kill.
+    pub fn process(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("reconsent"));
         c.current_dir(self.dir.path())
             .env("RECONSENT_NOW", NOW)
             .env("RECONSENT_TEST_CLOCK", "1")
