@@ -440,3 +440,60 @@ fn parse_bool(s: &str, tristate: bool) -> Result<Option<bool>, String> {
         _ => Err(format!("'{s}' is not true or false")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Option<Instant> {
+        parse_instant(s).ok()
+    }
+
+    #[test]
+    fn an_erased_address_comes_back_only_with_a_proven_consent_given_since() {
+        let erased = parse_instant("2026-09-01").unwrap_or_default();
+        let now = parse_instant("2026-11-22T12:00:00Z").unwrap_or_default();
+        let proven = |at: &str| ConsentRecord {
+            at: t(at),
+            method: Some(ConsentMethod::DoubleOptIn),
+            prechecked: Some(false),
+            bundled: Some(false),
+            text_version: Some("nl-7".into()),
+            ..Default::default()
+        };
+        type Case = (&'static str, fn(&mut ConsentRecord), bool);
+        let cases: &[Case] = &[
+            ("proven, after the erasure", |_| {}, true),
+            ("before the erasure", |c| c.at = t("2026-08-01"), false),
+            ("at the erasure", |c| c.at = t("2026-09-01"), false),
+            ("no time", |c| c.at = None, false),
+            (
+                "method unknown",
+                |c| c.method = Some(ConsentMethod::Unknown),
+                false,
+            ),
+            ("pre-ticked", |c| c.prechecked = Some(true), false),
+            ("in the future", |c| c.at = t("9999-12-31"), false),
+            (
+                "within the clock skew",
+                |c| c.at = t("2026-11-22T12:04:00Z"),
+                true,
+            ),
+            (
+                "withdrawn after it",
+                |c| c.withdrawn_at = t("2026-11-01"),
+                false,
+            ),
+            (
+                "withdrawn before it",
+                |c| c.withdrawn_at = t("2026-09-15"),
+                true,
+            ),
+        ];
+        for (name, change, back) in cases {
+            let mut consent = proven("2026-10-01");
+            change(&mut consent);
+            assert_eq!(carries_new_consent(&consent, erased, now), *back, "{name}");
+        }
+    }
+}

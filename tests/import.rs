@@ -731,3 +731,12 @@ fn a_closed_pipe_is_not_a_crash() {
     }
     assert_eq!(sb.json(&["audit"])["total"], 300);
 }
+
+#[test]
+fn an_address_is_kept_in_its_nfkc_form() {
+    let sb = Sandbox::new();
+    let csv = format!("{HEADER}\nｊａｎ＠ｅｘａｍｐｌｅ．ｐｌ,Jan,,PL,,,,,,,,,,,,\n");
+    sb.ok(&["import", sb.write("wide.csv", csv).to_str().unwrap()]);
+    let v = sb.json(&["explain", "JAN@example.pl"]);
+    assert_eq!(v["email"], "jan@example.pl", "{v}");
+}
