@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::domain::{EmailAddress, Instant, Locale, parse_instant};
 use crate::import::{ImportContext, ImportEvent, ImportOptions, ImportReport, import_file};
 use crate::policy::ContactClass;
+use crate::print::{self, errln, out, outln};
 use crate::secrets::Secrets;
 use crate::send::{Clock, SendOptions};
 use crate::store::{OpenStores, Store, sqlite_path};
@@ -139,7 +140,7 @@ fn parse_now(s: &str) -> Result<Instant, String> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(refusal) = made_up_clock_allowed(&cli) {
-        eprintln!("error: {refusal}");
+        errln!("error: {refusal}");
         return ExitCode::from(2);
     }
     tracing_subscriber::fmt()
@@ -165,9 +166,9 @@ pub fn main() -> ExitCode {
 
 fn fail(json: bool, e: &anyhow::Error) -> ExitCode {
     if json {
-        println!("{}", json!({ "error": format!("{e:#}") }));
+        print::json(&json!({ "error": format!("{e:#}") }));
     }
-    eprintln!("error: {e:#}");
+    errln!("error: {e:#}");
     ExitCode::from(1)
 }
 
@@ -283,7 +284,7 @@ async fn send(ctx: &Ctx, campaign: Option<String>, until_idle: bool) -> Result<E
     };
     let report = crate::send::command::run(store, ctx.config.clone(), clock, opts).await?;
     if ctx.json {
-        print_json(&json!({
+        print::json(&json!({
             "sent": report.sent,
             "retried": report.retried,
             "bounced": report.bounced,
@@ -340,22 +341,15 @@ async fn campaign(ctx: &Ctx, cmd: CampaignCommand) -> Result<ExitCode> {
     }
 }
 
-fn print_json(value: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
-}
-
 async fn init(ctx: &Ctx) -> Result<ExitCode> {
     let path = sqlite_path(&ctx.database)?;
     let store = ctx.stores.create(&path).await?;
     store.ensure_secrets(&Secrets::generate(), ctx.now).await?;
     let contacts = store.count_contacts().await?;
     if ctx.json {
-        print_json(&json!({ "database": ctx.database, "contacts": contacts }));
+        print::json(&json!({ "database": ctx.database, "contacts": contacts }));
     } else {
-        println!("Database ready: {path} ({contacts} contacts). Next: reconsent import FILE");
+        outln!("Database ready: {path} ({contacts} contacts). Next: reconsent import FILE");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -370,10 +364,10 @@ async fn import(ctx: &Ctx, file: PathBuf, opts: ImportOptions) -> Result<ExitCod
     };
     let progress = std::io::stderr().is_terminal();
     let mut events = |e: ImportEvent| match e {
-        ImportEvent::Warning(w) => eprintln!("warning: {w}"),
+        ImportEvent::Warning(w) => errln!("warning: {w}"),
         ImportEvent::Progress { phase, rows } if progress => {
             let verb = if phase == "read" { "read" } else { "saved" };
-            eprint!("\r{verb} {rows} rows…   ");
+            print::progress(&format!("\r{verb} {rows} rows…   "));
         }
         ImportEvent::Progress { .. } => {}
     };
@@ -381,11 +375,11 @@ async fn import(ctx: &Ctx, file: PathBuf, opts: ImportOptions) -> Result<ExitCod
         .await
         .with_context(|| format!("{} was not imported", file.display()))?;
     if progress {
-        eprint!("\r\x1b[K");
+        print::progress("\r\x1b[K");
     }
     let refused = report.invalid_count > 0 && !opts.skip_invalid;
     if ctx.json {
-        print_json(&serde_json::to_value(&report)?);
+        print::json(&serde_json::to_value(&report)?);
     } else {
         print_import(&file, &report, refused);
     }
@@ -400,22 +394,23 @@ fn print_import(file: &std::path::Path, r: &ImportReport, refused: bool) {
     const SHOWN: usize = 50;
     let name = file.display();
     if refused {
-        eprintln!(
+        errln!(
             "{name} was not imported: {} of {} rows are invalid. Nothing was written.",
-            r.invalid_count, r.rows
+            r.invalid_count,
+            r.rows
         );
     }
     for e in r.invalid.iter().take(SHOWN) {
-        eprintln!("  line {}: {}", e.line, e.error);
+        errln!("  line {}: {}", e.line, e.error);
     }
     if r.invalid_count as usize > SHOWN {
-        eprintln!(
+        errln!(
             "  … and {} more (--json lists them all)",
             r.invalid_count as usize - SHOWN
         );
     }
     if refused {
-        eprintln!(
+        errln!(
             "Correct these lines, or run again with --skip-invalid to import the other {} rows.",
             r.rows - r.invalid_count
         );
@@ -426,30 +421,30 @@ fn print_import(file: &std::path::Path, r: &ImportReport, refused: bool) {
     } else {
         "Imported"
     };
-    println!("{head}: {name}, {} rows", r.rows);
-    println!("  new contacts        {:>9}", r.inserted);
-    println!("  updated             {:>9}", r.updated);
-    println!("  unchanged           {:>9}", r.unchanged);
+    outln!("{head}: {name}, {} rows", r.rows);
+    outln!("  new contacts        {:>9}", r.inserted);
+    outln!("  updated             {:>9}", r.updated);
+    outln!("  unchanged           {:>9}", r.unchanged);
     if r.merged_duplicates > 0 {
-        println!(
+        outln!(
             "  duplicate rows      {:>9}  (merged into the earlier row)",
             r.merged_duplicates
         );
     }
     if r.invalid_count > 0 {
-        println!(
+        outln!(
             "  skipped, invalid    {:>9}  (listed above)",
             r.invalid_count
         );
     }
     if r.refused_tombstoned > 0 {
-        println!(
+        outln!(
             "  refused, erased     {:>9}  (deleted earlier; need a new consent)",
             r.refused_tombstoned
         );
     }
     if !r.dry_run {
-        println!("Next: reconsent audit");
+        outln!("Next: reconsent audit");
     }
 }
 
@@ -490,7 +485,7 @@ async fn audit(ctx: &Ctx) -> Result<ExitCode> {
             .iter()
             .map(|(cc, m)| (cc.as_str(), named(m)))
             .collect();
-        print_json(&json!({
+        print::json(&json!({
             "total": total,
             "classes": named(&classes),
             "by_country": countries,
@@ -529,10 +524,10 @@ fn print_audit(
             n as f64 * 100.0 / total as f64
         }
     };
-    println!("{total} contacts, as of {}", now.format("%Y-%m-%d"));
-    println!();
+    outln!("{total} contacts, as of {}", now.format("%Y-%m-%d"));
+    outln!();
     for (class, n) in classes {
-        println!(
+        outln!(
             "  {:<12} {:>9} {:>6.1}%   {}",
             class.as_str(),
             n,
@@ -540,26 +535,26 @@ fn print_audit(
             class_meaning(*class)
         );
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "May be sent a re-permission request: {eligible} ({:.1}%)",
         pct(eligible)
     );
-    println!();
-    print!("{:<8}", "country");
+    outln!();
+    out!("{:<8}", "country");
     for c in ContactClass::ALL {
-        print!("{:>12}", c.as_str());
+        out!("{:>12}", c.as_str());
     }
-    println!();
+    outln!();
     for (country, counts) in by_country {
-        print!("{country:<8}");
+        out!("{country:<8}");
         for c in ContactClass::ALL {
-            print!("{:>12}", counts.get(&c).copied().unwrap_or(0));
+            out!("{:>12}", counts.get(&c).copied().unwrap_or(0));
         }
-        println!();
+        outln!();
     }
-    println!();
-    println!("Why a contact is in its class: reconsent explain ADDRESS");
+    outln!();
+    outln!("Why a contact is in its class: reconsent explain ADDRESS");
 }
 
 async fn purge(ctx: &Ctx, dry_run: bool) -> Result<ExitCode> {
@@ -569,42 +564,42 @@ async fn purge(ctx: &Ctx, dry_run: bool) -> Result<ExitCode> {
     if !dry_run {
         // Tell the shop at once; what cannot be delivered now waits in the outbox.
         if let Err(e) = crate::webhooks::deliver(&store, &ctx.config, ctx.now).await {
-            eprintln!("warning: webhooks not delivered yet: {e:#}");
+            errln!("warning: webhooks not delivered yet: {e:#}");
         }
     }
     if ctx.json {
-        print_json(&serde_json::to_value(&r)?);
+        print::json(&serde_json::to_value(&r)?);
         return Ok(ExitCode::SUCCESS);
     }
     if dry_run {
-        println!(
+        outln!(
             "On {}, a purge would erase {} contacts:",
             ctx.now.format("%Y-%m-%d %H:%M UTC"),
             r.would_purge.len()
         );
         for email in &r.would_purge {
-            println!("  {email}");
+            outln!("  {email}");
         }
     } else {
         if r.newly_queued > 0 {
-            println!(
+            outln!(
                 "{} contacts who did not answer before a campaign's deadline were queued for deletion.",
                 r.newly_queued
             );
         }
-        println!(
+        outln!(
             "Erased {} contacts; each leaves only a tombstone that stops its re-import.",
             r.purged
         );
         if r.kept > 0 {
-            println!(
+            outln!(
                 "Kept {} that answered or consented again after they were queued.",
                 r.kept
             );
         }
     }
     if !r.held.is_empty() {
-        println!(
+        outln!(
             "Kept under legal hold ({}): {}",
             r.held.len(),
             r.held.join(", ")
@@ -617,11 +612,13 @@ async fn webhooks(ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store().await?;
     let r = crate::webhooks::deliver(&store, &ctx.config, ctx.now).await?;
     if ctx.json {
-        print_json(&serde_json::to_value(&r)?);
+        print::json(&serde_json::to_value(&r)?);
     } else {
-        println!(
+        outln!(
             "Webhooks: {} delivered, {} failed (retried later), {} waiting.",
-            r.delivered, r.failed, r.pending
+            r.delivered,
+            r.failed,
+            r.pending
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -633,7 +630,7 @@ async fn forget(ctx: &Ctx, email: &str) -> Result<ExitCode> {
     let secrets = store.secrets().await?;
     let Some(stored) = store.contact_by_key(address.key()).await? else {
         if let Some(t) = store.tombstone(&secrets.tombstone(address.key())).await? {
-            println!(
+            outln!(
                 "{address} was already erased on {} ({}).",
                 t.at.format("%Y-%m-%d"),
                 t.reason
@@ -649,9 +646,9 @@ async fn forget(ctx: &Ctx, email: &str) -> Result<ExitCode> {
     }
     crate::purge::forget(&store, &ctx.config, &secrets, &stored, ctx.now).await?;
     if ctx.json {
-        print_json(&json!({ "email": address.as_str(), "erased": true }));
+        print::json(&json!({ "email": address.as_str(), "erased": true }));
     } else {
-        println!("{address} is erased: only a tombstone remains, which stops its re-import.");
+        outln!("{address} is erased: only a tombstone remains, which stops its re-import.");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -665,13 +662,13 @@ async fn evidence(ctx: &Ctx, email: &str) -> Result<ExitCode> {
         .with_context(|| format!("no contact with the address {address}"))?;
     let entries = store.ledger(stored.id).await?;
     if ctx.json {
-        print_json(&json!({
+        print::json(&json!({
             "email": stored.contact.email.as_str(),
             "entries": entries,
         }));
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "Consent ledger of {} ({} entries)",
         stored.contact.email,
         entries.len()
@@ -693,14 +690,14 @@ async fn evidence(ctx: &Ctx, email: &str) -> Result<ExitCode> {
         if e.suspect {
             facts.push("SUSPECT (too soon after delivery, or a mail scanner)".into());
         }
-        println!(
+        outln!(
             "  {}  {:<10} {}",
             e.at.format("%Y-%m-%d %H:%M:%S UTC"),
             e.event,
             facts.join(", ")
         );
         if let Some(d) = &e.detail {
-            println!("  {:>23} {d}", "");
+            outln!("  {:>23} {d}", "");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -723,7 +720,7 @@ async fn explain(ctx: &Ctx, email: &str) -> Result<ExitCode> {
     let c = &stored.contact;
     let result = ctx.config.policy.classify(c, ctx.now);
     if ctx.json {
-        print_json(&json!({
+        print::json(&json!({
             "email": c.email.as_str(),
             "country": c.country.map(|c| c.to_string()),
             "class": result.class,
@@ -738,7 +735,7 @@ async fn explain(ctx: &Ctx, email: &str) -> Result<ExitCode> {
     let country = c
         .country
         .map_or("country unknown".to_string(), |c| c.to_string());
-    println!("{} ({country})", c.email);
+    outln!("{} ({country})", c.email);
     let verdict = if result.eligible() {
         "may be sent a re-permission request"
     } else if result.class == ContactClass::Valid {
@@ -746,13 +743,13 @@ async fn explain(ctx: &Ctx, email: &str) -> Result<ExitCode> {
     } else {
         "must NOT be e-mailed"
     };
-    println!("class: {} ({verdict})", result.class);
-    println!("because:");
+    outln!("class: {} ({verdict})", result.class);
+    outln!("because:");
     for r in &result.reasons {
-        println!("  - {r}");
+        outln!("  - {r}");
     }
     if c.legal_hold == Some(true) {
-        println!("legal hold: yes (never purged while the hold stands)");
+        outln!("legal hold: yes (never purged while the hold stands)");
     }
     Ok(ExitCode::SUCCESS)
 }

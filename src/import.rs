@@ -5,17 +5,19 @@
 //! database, not in memory, keeps memory flat for a file of any length; rows of one
 //! address are merged there, in line order, with a warning naming both lines.
 
+mod columns;
+mod limits;
+mod reader;
+
 use crate::domain::{
     ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, Locale, parse_instant,
 };
-use crate::policy::{Policy, consent_defects};
+use crate::policy::{Policy, consent_defects, in_future};
 use crate::secrets::Secrets;
 use crate::store::{ImportTx, LedgerEntry, Store};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use reader::RowReader;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 /// The import columns (DESIGN §3), in the order `Fields` holds them.
@@ -109,7 +111,7 @@ pub async fn import_file(
     while let Some(item) = reader.next_row()? {
         report.rows += 1;
         match item.and_then(|(line, fields)| {
-            parse_row(fields)
+            parse_row(fields, ctx.now)
                 .map(|c| (line, c))
                 .map_err(|error| RowError { line, error })
         }) {
@@ -248,7 +250,7 @@ async fn apply(
         }
         let erased_at = tombstoned.get(&ctx.secrets.tombstone(c.email.key()));
         match erased_at {
-            Some(at) if !carries_new_consent(&c.consent, *at) => {
+            Some(at) if !carries_new_consent(&c.consent, *at, ctx.now) => {
                 report.refused_tombstoned += 1;
                 events(ImportEvent::Warning(format!(
                     "line {line}: {} was erased on {} and is not imported again without a new valid consent",
@@ -271,10 +273,13 @@ async fn apply(
     tx.append_ledger(&ledger).await
 }
 
-/// An erased address comes back only with a GDPR-grade consent given after the erasure.
-fn carries_new_consent(consent: &ConsentRecord, erased_at: Instant) -> bool {
+/// An erased address comes back only with a GDPR-grade consent given after the erasure,
+/// not dated in the future, and not withdrawn since.
+fn carries_new_consent(consent: &ConsentRecord, erased_at: Instant, now: Instant) -> bool {
     consent_defects(consent).is_empty()
-        && consent.at.is_some_and(|at| at > erased_at)
+        && consent
+            .at
+            .is_some_and(|at| at > erased_at && !in_future(at, now))
         && consent.withdrawn_at.is_none_or(|w| Some(w) < consent.at)
 }
 
@@ -293,7 +298,9 @@ fn consent_json(c: &ConsentRecord) -> serde_json::Value {
 }
 
 /// One row's cells → a contact, or every problem in the row, each naming its column.
-pub fn parse_row(fields: Fields) -> Result<Contact, String> {
+/// Dates are facts as of `now`: none may lie in its future.
+pub fn parse_row(mut fields: Fields, now: Instant) -> Result<Contact, String> {
+    let mut errors = limits::take_overlong(&mut fields);
     let [
         email,
         name,
@@ -312,7 +319,6 @@ pub fn parse_row(fields: Fields) -> Result<Contact, String> {
         consent_withdrawn_at,
         legal_hold,
     ] = fields.map(|f| f.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
-    let mut errors = Vec::new();
     let email = check(
         &mut errors,
         "email",
@@ -322,8 +328,12 @@ pub fn parse_row(fields: Fields) -> Result<Contact, String> {
         },
     );
     let date = |v: Option<String>| {
-        v.map(|s| parse_instant(&s).map_err(|e| e.to_string()))
-            .transpose()
+        v.map(|s| {
+            parse_instant(&s)
+                .map_err(|e| e.to_string())
+                .and_then(|t| limits::bounded(t, &s, now))
+        })
+        .transpose()
     };
     let flag = |v: Option<String>, tristate: bool| {
         v.map(|s| parse_bool(&s, tristate))
@@ -431,261 +441,59 @@ fn parse_bool(s: &str, tristate: bool) -> Result<Option<bool>, String> {
     }
 }
 
-type RowItem = Result<(u64, Fields), RowError>;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Reads rows of either format, each with the line it starts on.
-enum RowReader {
-    Csv {
-        rdr: csv::Reader<BufReader<File>>,
-        record: csv::ByteRecord,
-        map: Vec<Option<usize>>,
-        warnings: Vec<String>,
-    },
-    Jsonl {
-        src: BufReader<File>,
-        line: u64,
-        buf: Vec<u8>,
-        unknown: BTreeSet<String>,
-        warned: bool,
-    },
-}
+    fn t(s: &str) -> Option<Instant> {
+        parse_instant(s).ok()
+    }
 
-impl RowReader {
-    fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let mut src = BufReader::with_capacity(1 << 20, file);
-        let head = src
-            .fill_buf()
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let bom = head.starts_with(b"\xEF\xBB\xBF");
-        let head = if bom { &head[3..] } else { head };
-        if head.iter().all(u8::is_ascii_whitespace) {
-            bail!(
-                "{} is empty: expected a header row with at least an 'email' column",
-                path.display()
-            );
-        }
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let jsonl = matches!(ext.as_str(), "jsonl" | "ndjson" | "json")
-            || head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        let delimiter = detect_delimiter(head);
-        if bom {
-            src.consume(3);
-        }
-        if jsonl {
-            return Ok(RowReader::Jsonl {
-                src,
-                line: 0,
-                buf: Vec::new(),
-                unknown: BTreeSet::new(),
-                warned: false,
-            });
-        }
-        let mut rdr = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(src);
-        let mut header = csv::ByteRecord::new();
-        if !rdr
-            .read_byte_record(&mut header)
-            .context("line 1: cannot read the header row")?
-        {
-            bail!("{} has no header row", path.display());
-        }
-        let (map, ignored) = header_map(&header, delimiter)?;
-        let warnings = if ignored.is_empty() {
-            Vec::new()
-        } else {
-            vec![format!(
-                "line 1: ignored columns not among the import columns: {} (known: {})",
-                ignored.join(", "),
-                COLUMNS.join(", ")
-            )]
+    #[test]
+    fn an_erased_address_comes_back_only_with_a_proven_consent_given_since() {
+        let erased = parse_instant("2026-09-01").unwrap_or_default();
+        let now = parse_instant("2026-11-22T12:00:00Z").unwrap_or_default();
+        let proven = |at: &str| ConsentRecord {
+            at: t(at),
+            method: Some(ConsentMethod::DoubleOptIn),
+            prechecked: Some(false),
+            bundled: Some(false),
+            text_version: Some("nl-7".into()),
+            ..Default::default()
         };
-        Ok(RowReader::Csv {
-            rdr,
-            record: csv::ByteRecord::new(),
-            map,
-            warnings,
-        })
-    }
-
-    /// Warnings about the file as a whole (ignored columns), once.
-    fn take_warnings(&mut self) -> Vec<String> {
-        match self {
-            RowReader::Csv { warnings, .. } => std::mem::take(warnings),
-            RowReader::Jsonl {
-                unknown, warned, ..
-            } if !*warned && !unknown.is_empty() => {
-                *warned = true;
-                let keys: Vec<_> = unknown.iter().map(String::as_str).collect();
-                vec![format!(
-                    "ignored keys not among the import columns: {}",
-                    keys.join(", ")
-                )]
-            }
-            RowReader::Jsonl { .. } => Vec::new(),
-        }
-    }
-
-    /// `Ok(None)` at the end; `Err` only when the file itself cannot be read.
-    fn next_row(&mut self) -> Result<Option<RowItem>> {
-        match self {
-            RowReader::Csv {
-                rdr, record, map, ..
-            } => loop {
-                if !rdr
-                    .read_byte_record(record)
-                    .context("cannot read the file")?
-                {
-                    return Ok(None);
-                }
-                let line = record.position().map_or(0, |p| p.line());
-                if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-                    continue;
-                }
-                return Ok(Some(csv_fields(line, record, map)));
-            },
-            RowReader::Jsonl {
-                src,
-                line,
-                buf,
-                unknown,
-                ..
-            } => loop {
-                buf.clear();
-                if src.read_until(b'\n', buf).context("cannot read the file")? == 0 {
-                    return Ok(None);
-                }
-                *line += 1;
-                if buf.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                return Ok(Some(json_fields(*line, buf, unknown)));
-            },
-        }
-    }
-}
-
-fn detect_delimiter(head: &[u8]) -> u8 {
-    let first_line = head.split(|b| *b == b'\n').next().unwrap_or(head);
-    let mut counts = [(b',', 0), (b';', 0), (b'\t', 0)];
-    let mut quoted = false;
-    for b in first_line {
-        if *b == b'"' {
-            quoted = !quoted;
-        }
-        for (d, n) in counts.iter_mut() {
-            if !quoted && b == d {
-                *n += 1;
-            }
-        }
-    }
-    // Ties go to the comma, the first listed.
-    counts
-        .iter()
-        .fold((b',', 0), |best, c| if c.1 > best.1 { *c } else { best })
-        .0
-}
-
-/// Column positions, and the names of columns that are not import columns.
-fn header_map(
-    header: &csv::ByteRecord,
-    delimiter: u8,
-) -> Result<(Vec<Option<usize>>, Vec<String>)> {
-    let mut map = Vec::with_capacity(header.len());
-    let mut seen = [false; COLUMNS.len()];
-    let mut ignored = Vec::new();
-    for raw in header.iter() {
-        let name = std::str::from_utf8(raw)
-            .context("line 1: the header is not valid UTF-8 text (save the file as UTF-8)")?
-            .trim()
-            .to_ascii_lowercase();
-        let idx = COLUMNS.iter().position(|c| *c == name);
-        if let Some(i) = idx {
-            if seen[i] {
-                bail!("line 1: the column '{name}' appears twice in the header");
-            }
-            seen[i] = true;
-        } else if !name.is_empty() {
-            ignored.push(name);
-        }
-        map.push(idx);
-    }
-    if !seen[0] {
-        let d = match delimiter {
-            b';' => "semicolons",
-            b'\t' => "tabs",
-            _ => "commas",
-        };
-        bail!(
-            "line 1: the header has no 'email' column (read as separated by {d}; the header is: {})",
-            String::from_utf8_lossy(header.as_slice())
-                .chars()
-                .take(120)
-                .collect::<String>()
-        );
-    }
-    Ok((map, ignored))
-}
-
-fn csv_fields(line: u64, record: &csv::ByteRecord, map: &[Option<usize>]) -> RowItem {
-    if record.len() != map.len() {
-        return Err(RowError {
-            line,
-            error: format!(
-                "{} fields where the header has {} (check the separator and the quotes)",
-                record.len(),
-                map.len()
+        type Case = (&'static str, fn(&mut ConsentRecord), bool);
+        let cases: &[Case] = &[
+            ("proven, after the erasure", |_| {}, true),
+            ("before the erasure", |c| c.at = t("2026-08-01"), false),
+            ("at the erasure", |c| c.at = t("2026-09-01"), false),
+            ("no time", |c| c.at = None, false),
+            (
+                "method unknown",
+                |c| c.method = Some(ConsentMethod::Unknown),
+                false,
             ),
-        });
-    }
-    let mut fields: Fields = Default::default();
-    for (raw, idx) in record.iter().zip(map) {
-        let Some(i) = idx else { continue };
-        let text = std::str::from_utf8(raw).map_err(|_| RowError {
-            line,
-            error: format!(
-                "{}: not valid UTF-8 text (save the file as UTF-8)",
-                COLUMNS[*i]
+            ("pre-ticked", |c| c.prechecked = Some(true), false),
+            ("in the future", |c| c.at = t("9999-12-31"), false),
+            (
+                "within the clock skew",
+                |c| c.at = t("2026-11-22T12:04:00Z"),
+                true,
             ),
-        })?;
-        fields[*i] = Some(text.to_string());
+            (
+                "withdrawn after it",
+                |c| c.withdrawn_at = t("2026-11-01"),
+                false,
+            ),
+            (
+                "withdrawn before it",
+                |c| c.withdrawn_at = t("2026-09-15"),
+                true,
+            ),
+        ];
+        for (name, change, back) in cases {
+            let mut consent = proven("2026-10-01");
+            change(&mut consent);
+            assert_eq!(carries_new_consent(&consent, erased, now), *back, "{name}");
+        }
     }
-    Ok((line, fields))
-}
-
-fn json_fields(line: u64, buf: &[u8], unknown: &mut BTreeSet<String>) -> RowItem {
-    let err = |error: String| RowError { line, error };
-    let text = std::str::from_utf8(buf)
-        .map_err(|_| err("not valid UTF-8 text (save the file as UTF-8)".into()))?;
-    let object: HashMap<String, serde_json::Value> =
-        serde_json::from_str(text).map_err(|e| err(format!("not a JSON object: {e}")))?;
-    let mut fields: Fields = Default::default();
-    for (key, value) in object {
-        let name = key.to_ascii_lowercase();
-        let Some(i) = COLUMNS.iter().position(|c| *c == name) else {
-            if unknown.len() < 100 {
-                unknown.insert(key);
-            }
-            continue;
-        };
-        fields[i] = match value {
-            serde_json::Value::Null => None,
-            serde_json::Value::String(s) => Some(s),
-            serde_json::Value::Bool(b) => Some(b.to_string()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => {
-                return Err(err(format!(
-                    "{name}: expected text, a number or true/false"
-                )));
-            }
-        };
-    }
-    Ok((line, fields))
 }

@@ -4,10 +4,10 @@
 //!
 //! | module | what it does |
 //! |---|---|
-//! | [`domain`] | types that parse, not validate: `EmailAddress`, `Country`, `Locale`, `Span`, `Contact` |
+//! | [`domain`] | types that parse, not validate: `EmailAddress` (one key per address: NFKC, lower case, ASCII domain), `Country`, `Locale`, `Span`, `Contact` |
 //! | [`policy`] | who may be asked again: pure classification into `valid, stale, weak, soft_opt_in, no_basis, withdrawn`, with every reason |
 //! | [`config`] | `reconsent.toml`, `RECONSENT__SECTION__KEY` overrides, defaults |
-//! | [`import`] | CSV / JSON Lines rows → contacts; all-or-nothing, streaming, batched |
+//! | [`import`] | CSV / JSON Lines rows → contacts; all-or-nothing, streaming, batched; bounded dates and lengths, near-miss columns refused |
 //! | [`store`] | every SQL statement; one module per backend |
 //! | [`secrets`] | keys created by `init`; the keyed tombstone hash |
 //! | [`tokens`] | signed link tokens: purpose, campaign, opaque contact id, expiry; one generic failure |
@@ -16,7 +16,8 @@
 //! | [`send`] | the sending pipeline: claim, render and mark, a throttle shared through the database, SMTP or `.eml`, every fate recorded |
 //! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click, the consent ledger entries they write |
 //! | [`webhooks`] | the outbox of events for the shop, signed, retried, in order per contact |
-//! | [`cli`] | the `reconsent` command: parses arguments, prints for people or `--json` |
+//! | [`cli`] | the `reconsent` command: parses arguments, says what happened for people or as `--json` |
+//! | [`print`] | the one place that prints: user text escaped so it cannot drive a terminal; a closed pipe is not a crash |
 //!
 //! Business rules live in `policy`, `import` and `campaign`; the store only reads and writes.
 
@@ -28,6 +29,7 @@ pub mod config;
 pub mod domain;
 pub mod import;
 pub mod policy;
+pub mod print;
 pub mod purge;
 pub mod secrets;
 pub mod send;

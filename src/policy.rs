@@ -165,17 +165,18 @@ impl Policy {
         let mut reasons = Vec::new();
         let consent = &c.consent;
         if let Some(w) = consent.withdrawn_at {
-            match consent.at {
-                Some(at) if at > w => reasons.push(format!(
+            match later_consent_overrides(consent, w, now) {
+                Ok(at) => reasons.push(format!(
                     "withdrawal on {} predates the consent of {}: the later consent stands (GDPR Art. 7(3))",
                     day(w),
                     day(at)
                 )),
-                _ => {
+                Err(why) => {
                     reasons.push(format!(
                         "withdrew or objected on {}: never e-mail again, keep suppressed (GDPR Art. 7(3), Art. 21(3))",
                         day(w)
                     ));
+                    reasons.extend(why);
                     return Classification {
                         class: ContactClass::Withdrawn,
                         reasons,
@@ -294,6 +295,48 @@ impl Policy {
             }
         }
     }
+}
+
+/// How far ahead of the clock a recorded time may be: the clocks of a shop and of this
+/// machine differ by a little; a date further ahead is an error, not a fact.
+pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Whether `t` lies in the future of `now`, beyond the clock skew.
+pub fn in_future(t: Instant, now: Instant) -> bool {
+    t > now + CLOCK_SKEW
+}
+
+/// A withdrawal is undone only by a consent given after it that is itself GDPR-grade
+/// and not dated in the future: a later consent nobody can prove would otherwise wipe
+/// out the one fact that is certain, that the person said no. `Ok` holds the consent's
+/// time; `Err` every reason the withdrawal stands.
+fn later_consent_overrides(
+    consent: &ConsentRecord,
+    withdrawn: Instant,
+    now: Instant,
+) -> Result<Instant, Vec<String>> {
+    let Some(at) = consent.at.filter(|at| *at > withdrawn) else {
+        return Err(Vec::new());
+    };
+    let mut defects = consent_defects(consent);
+    if in_future(at, now) {
+        defects.insert(
+            0,
+            format!(
+                "the consent is dated {}, in the future: a date not yet reached proves nothing",
+                day(at)
+            ),
+        );
+    }
+    if defects.is_empty() {
+        return Ok(at);
+    }
+    let mut why = vec![format!(
+        "a consent of {} came after the withdrawal but is not proven, so the withdrawal stands (GDPR Art. 7(1), 7(3)):",
+        day(at)
+    )];
+    why.extend(defects);
+    Err(why)
 }
 
 /// Why a recorded consent is not GDPR-grade; empty when it is.
@@ -573,6 +616,74 @@ mod tests {
                 },
                 Valid,
                 "the later consent stands",
+            ),
+            (
+                "a later consent of unknown method leaves the withdrawal standing",
+                |c| {
+                    gdpr_consent(c, "2025-01-01");
+                    c.consent.method = Some(ConsentMethod::Unknown);
+                    c.consent.withdrawn_at = t("2024-01-01");
+                },
+                Withdrawn,
+                "a consent of 2025-01-01 came after the withdrawal but is not proven",
+            ),
+            (
+                "a later pre-ticked consent leaves the withdrawal standing",
+                |c| {
+                    gdpr_consent(c, "2025-01-01");
+                    c.consent.prechecked = Some(true);
+                    c.consent.withdrawn_at = t("2024-01-01");
+                },
+                Withdrawn,
+                "Planet49",
+            ),
+            (
+                "a later single opt-in without proof leaves the withdrawal standing",
+                |c| {
+                    gdpr_consent(c, "2025-01-01");
+                    c.consent.method = Some(ConsentMethod::SingleOptIn);
+                    c.consent.withdrawn_at = t("2024-01-01");
+                },
+                Withdrawn,
+                "single opt-in without the IP address",
+            ),
+            (
+                "a later consent without its wording leaves the withdrawal standing",
+                |c| {
+                    gdpr_consent(c, "2025-01-01");
+                    c.consent.text_version = None;
+                    c.consent.withdrawn_at = t("2024-01-01");
+                },
+                Withdrawn,
+                "not proven",
+            ),
+            (
+                "a consent dated in the future does not undo a withdrawal",
+                |c| {
+                    gdpr_consent(c, "9999-12-31");
+                    c.consent.withdrawn_at = t("2024-01-01");
+                },
+                Withdrawn,
+                "in the future",
+            ),
+            (
+                "a consent within the clock skew of now does undo a withdrawal",
+                |c| {
+                    gdpr_consent(c, "2026-11-22T12:04:00Z");
+                    c.consent.withdrawn_at = t("2024-01-01");
+                },
+                Valid,
+                "the later consent stands",
+            ),
+            (
+                "a weak consent before the withdrawal: withdrawn, nothing to weigh",
+                |c| {
+                    gdpr_consent(c, "2023-01-01");
+                    c.consent.method = Some(ConsentMethod::Unknown);
+                    c.consent.withdrawn_at = t("2024-01-01");
+                },
+                Withdrawn,
+                "withdrew or objected on 2024-01-01",
             ),
             (
                 "objection without any consent",

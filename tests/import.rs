@@ -361,7 +361,7 @@ fn malformed_files_get_clear_messages() {
             "quotes.csv",
             format!("{HEADER}\n\"a@example.com,A,,,,,,,,,,,,,,\nb@example.com,,,,,,,,,,,,,,,\n")
                 .into_bytes(),
-            "line 2: 1 fields where the header has 16 (check the separator and the quotes)",
+            "line 2: a quote opens here and is never closed",
         ),
         (
             "twice.csv",
@@ -388,12 +388,12 @@ fn malformed_files_get_clear_messages() {
 #[test]
 fn ignored_columns_are_named() {
     let sb = Sandbox::new();
-    let file = sb.write("c.csv", "email,consent_date\na@example.com,2024-01-01\n");
+    let file = sb.write("c.csv", "email,shoe_size\na@example.com,44\n");
     let out = sb.run(&["import", file.to_str().unwrap()]);
     assert_eq!(out.code, 0);
     assert!(
         out.stderr
-            .contains("ignored columns not among the import columns: consent_date"),
+            .contains("ignored columns not among the import columns: shoe_size"),
         "{}",
         out.stderr
     );
@@ -449,4 +449,294 @@ fn now_moves_the_audit_in_time() {
     let now = sb.json(&["audit"]);
     assert!(later["classes"]["soft_opt_in"].as_u64() < now["classes"]["soft_opt_in"].as_u64());
     assert!(later["classes"]["stale"].as_u64() > now["classes"]["stale"].as_u64());
+}
+
+#[test]
+fn a_quote_left_open_refuses_the_file_naming_its_line() {
+    let sb = Sandbox::new();
+    sb.ok(&["import", sb.write("base.csv", rows(5)).to_str().unwrap()]);
+    // With two columns the open quote swallowed the next rows into one name, silently.
+    let cases = [
+        (
+            "email,name\na@example.com,\"Anna\nb@example.com,Bob\nc@example.com,Cy\n",
+            "line 2: a quote opens here and is never closed",
+        ),
+        (
+            "email;name\r\na@example.com;\"Nowak; Anna\"\r\nb@example.com;\"Bob \"\"B\"\"\r\nMulti\"\r\nc@example.com;Say \"hi\r\nd@example.com;\"Dee\r\ne@example.com;Eve\r\n",
+            "line 6: a quote opens here and is never closed",
+        ),
+    ];
+    for (csv, message) in cases {
+        let file = sb.write("open.csv", csv);
+        let out = sb.run(&["import", file.to_str().unwrap()]);
+        assert_eq!(out.code, 1, "{csv:?}: {}", out.stdout);
+        assert!(out.stderr.contains(message), "{csv:?}: {}", out.stderr);
+        assert_eq!(sb.json(&["audit"])["total"], 5, "nothing written");
+    }
+    // Closed quotes, with quotes inside cells that do not open a quoted cell, read fine.
+    let file = sb.write(
+        "closed.csv",
+        "email,name\na@example.com,\"Anna\nSecond line\"\nb@example.com,Say \"hi\nc@example.com,5\" screen\n",
+    );
+    let v = sb.json(&["import", file.to_str().unwrap()]);
+    assert_eq!(v["inserted"], 3, "{v}");
+}
+
+#[test]
+fn overlong_cells_are_refused_naming_line_and_column() {
+    let sb = Sandbox::new();
+    let l = |c: &str, n: usize| c.repeat(n);
+    let long_address = format!(
+        "{}@{}.{}.{}.ex.com",
+        l("a", 64),
+        l("b", 60),
+        l("c", 60),
+        l("d", 61)
+    );
+    assert_eq!(long_address.len(), 255);
+    let csv = format!(
+        "{HEADER}\nok@example.com,,,,,,,,,,,,,,,\nbig@example.com,{},,,,,,,,,,,,,,\n{long_address},,,,,,,,,,,,,,,\nsrc@example.com,,,,,,,,,,,,,{},,\n",
+        "N".repeat(200_000),
+        "s".repeat(1_001),
+    );
+    let file = sb.write("big.csv", csv);
+    let out = sb.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    for fragment in [
+        "line 3: name: 200000 characters, more than the 200 it may have",
+        "line 4: email: '",
+        "is too long for an e-mail address (255 bytes; at most 254)",
+        "line 5: consent_source: 1001 characters, more than the 1000 it may have",
+    ] {
+        assert!(
+            out.stderr.contains(fragment),
+            "no {fragment:?} in {}",
+            out.stderr
+        );
+    }
+    assert!(
+        out.stderr.len() < 10_000,
+        "the 200 KB name is not echoed back"
+    );
+    assert_eq!(sb.json(&["audit"])["total"], 0);
+}
+
+#[test]
+fn a_column_almost_named_like_an_import_column_is_refused() {
+    let sb = Sandbox::new();
+    let cases = [
+        (
+            "c.csv",
+            "email,name,consent_withdrawn\na@example.com,A,2026-01-01\n".to_string(),
+            "line 1: unknown column 'consent_withdrawn' — did you mean 'consent_withdrawn_at'?",
+        ),
+        (
+            "d.csv",
+            "email_address;name\na@example.com;A\n".to_string(),
+            "line 1: unknown column 'email_address' — did you mean 'email'?",
+        ),
+        (
+            "e.csv",
+            "email,consent_date\na@example.com,2024-01-01\n".to_string(),
+            "did you mean 'consent_at'?",
+        ),
+        (
+            "f.jsonl",
+            "{\"email\":\"a@example.com\"}\n{\"email\":\"b@example.com\",\"consent_withdrawn\":\"2026-01-01\"}\n"
+                .to_string(),
+            "line 2: unknown column 'consent_withdrawn' — did you mean 'consent_withdrawn_at'?",
+        ),
+    ];
+    for (name, content, message) in cases {
+        let file = sb.write(name, content);
+        for extra in [None, Some("--skip-invalid")] {
+            let mut args = vec!["import", file.to_str().unwrap()];
+            args.extend(extra);
+            let out = sb.run(&args);
+            assert_eq!(out.code, 1, "{name} {extra:?}: {}", out.stdout);
+            assert!(out.stderr.contains(message), "{name}: {}", out.stderr);
+        }
+    }
+    assert_eq!(sb.json(&["audit"])["total"], 0, "nothing written");
+}
+
+#[test]
+fn dates_outside_what_a_base_can_mean_are_refused() {
+    let sb = Sandbox::new();
+    let consent = "double_opt_in,false,false,nl-1";
+    let csv = format!(
+        "{HEADER}\n\
+         future@example.de,,,DE,,,,9999-12-31,{consent},,,,\n\
+         old@example.de,,,DE,true,1970-01-01,,,,,,,,,,\n\
+         skew@example.de,,,DE,,,,2026-11-22T00:04:00Z,{consent},,,,\n\
+         ahead@example.de,,,DE,,,2026-11-22T00:05:01Z,,,,,,,,,\n\
+         gone@example.de,,,DE,,,,,,,,,,,2027-01-01,\n"
+    );
+    let file = sb.write("dates.csv", csv);
+    let out = sb.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    for fragment in [
+        "line 2: consent_at: '9999-12-31' is in the future",
+        "line 3: last_purchase_at: '1970-01-01' is before 1990-01-01",
+        "line 5: last_activity_at: '2026-11-22T00:05:01Z' is in the future",
+        "line 6: consent_withdrawn_at: '2027-01-01' is in the future",
+    ] {
+        assert!(
+            out.stderr.contains(fragment),
+            "no {fragment:?} in {}",
+            out.stderr
+        );
+    }
+    assert!(
+        !out.stderr.contains("line 4:"),
+        "within the clock skew: {}",
+        out.stderr
+    );
+    assert_eq!(sb.json(&["audit"])["total"], 0);
+}
+
+/// A consent dated 9999-12-31 cannot make a contact valid, undo a withdrawal, or bring
+/// an erased address back.
+#[test]
+fn a_consent_dated_9999_changes_nothing() {
+    let sb = Sandbox::new();
+    let consent = "double_opt_in,false,false,nl-1";
+    let base = format!(
+        "{HEADER}\nsaid.no@example.de,,,DE,,,,2024-01-01,{consent},,,2026-01-01,\nerased@example.de,,,DE,,,,2024-01-01,{consent},,,,\n"
+    );
+    sb.ok(&["import", sb.write("base.csv", base).to_str().unwrap()]);
+    sb.ok(&["forget", "erased@example.de"]);
+    for email in ["new@example.de", "said.no@example.de", "erased@example.de"] {
+        let row = format!("{HEADER}\n{email},,,DE,,,,9999-12-31T00:00:00Z,{consent},,,,\n");
+        let out = sb.run(&["import", sb.write("late.csv", row).to_str().unwrap()]);
+        assert_eq!(out.code, 1, "{email}: {}", out.stdout);
+        assert!(
+            out.stderr
+                .contains("line 2: consent_at: '9999-12-31T00:00:00Z' is in the future"),
+            "{email}: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(
+        sb.json(&["explain", "said.no@example.de"])["class"],
+        "withdrawn"
+    );
+    assert_eq!(sb.run(&["explain", "new@example.de"]).code, 1);
+    let erased = sb.run(&["explain", "erased@example.de"]);
+    assert!(
+        erased.stderr.contains("only a tombstone remains"),
+        "{}",
+        erased.stderr
+    );
+    assert_eq!(sb.json(&["audit"])["total"], 1);
+}
+
+#[test]
+fn a_later_consent_that_is_not_proven_leaves_a_withdrawal_standing() {
+    let sb = Sandbox::new();
+    let csv = format!(
+        "{HEADER}\n\
+         unknown.method@example.de,,,DE,,,,2026-06-01,unknown,false,false,nl-1,,,2026-01-01,\n\
+         proven@example.de,,,DE,,,,2026-06-01,double_opt_in,false,false,nl-1,,,2026-01-01,\n"
+    );
+    sb.ok(&["import", sb.write("c.csv", csv).to_str().unwrap()]);
+    let v = sb.json(&["explain", "unknown.method@example.de"]);
+    assert_eq!(v["class"], "withdrawn", "{v}");
+    assert_eq!(v["eligible"], false);
+    let reasons = v["reasons"].to_string();
+    for fragment in [
+        "withdrew or objected on 2026-01-01",
+        "a consent of 2026-06-01 came after the withdrawal but is not proven",
+        "the method of consent is unknown",
+    ] {
+        assert!(reasons.contains(fragment), "no {fragment:?} in {reasons}");
+    }
+    let v = sb.json(&["explain", "proven@example.de"]);
+    assert_eq!(v["class"], "valid", "{v}");
+    assert!(
+        v["reasons"]
+            .to_string()
+            .contains("the later consent stands")
+    );
+}
+
+/// Cells quoted in errors, ledger details and warnings are shown with their control and
+/// invisible characters escaped: a crafted file cannot drive the marketer's terminal.
+#[test]
+fn user_text_cannot_drive_the_terminal() {
+    let sb = Sandbox::new();
+    let csv = format!(
+        "{HEADER}\n\
+         ok@example.de,,,DE,,,,2026-06-01,double_opt_in,false,false,nl-1,,form\u{202e}gnp.exe,,\n\
+         \"x\u{1b}[2J@example.de\",,,,,,,,,,,,,,,\n\
+         y@example.de,,,\"\u{1b}]0;owned\u{7}\",,,,,,,,,,,,\n"
+    );
+    let file = sb.write("crafted.csv", csv);
+    let out = sb.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        !out.stderr.contains(['\u{1b}', '\u{7}', '\u{202e}']),
+        "{:?}",
+        out.stderr
+    );
+    for shown in ["x\\u{1b}[2J@example.de", "'\\u{1b}]0;owned\\u{7}'"] {
+        assert!(out.stderr.contains(shown), "no {shown:?} in {}", out.stderr);
+    }
+    sb.ok(&["import", file.to_str().unwrap(), "--skip-invalid"]);
+    let human = sb.ok(&["evidence", "ok@example.de"]).stdout;
+    assert!(!human.contains('\u{202e}'), "{human:?}");
+    assert!(human.contains("form\\u{202e}gnp.exe"), "{human}");
+    let raw = sb.ok(&["evidence", "ok@example.de", "--json"]).stdout;
+    assert!(!raw.contains('\u{202e}'), "{raw:?}");
+    let v: serde_json::Value = serde_json::from_str(&raw).expect("still JSON");
+    assert!(v.to_string().contains("form\u{202e}gnp.exe"), "{v}");
+}
+
+/// `reconsent … | head -c 10`: the reader goes away; the command must not panic.
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    let sb = Sandbox::new();
+    sb.ok(&["import", examples().to_str().unwrap()]);
+    // 5,000 invalid rows make a report of about half a megabyte, far past a pipe's buffer.
+    let mut csv = String::from("email,name\n");
+    for i in 0..5_000 {
+        csv.push_str(&format!("bad{i},Name {i}\n"));
+    }
+    let bad = sb.write("bad.csv", csv);
+    let bad = bad.to_str().unwrap();
+    let commands: [&[&str]; 6] = [
+        &["import", bad, "--dry-run", "--json"],
+        &["import", bad, "--dry-run"],
+        &["audit", "--json"],
+        &["audit"],
+        &["explain", "lukasz.wrobel@example.pl"],
+        &["evidence", "lukasz.wrobel@example.pl", "--json"],
+    ];
+    for args in commands {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reconsent"))
+            .current_dir(sb.dir.path())
+            .env("RECONSENT_NOW", NOW)
+            .env("RECONSENT_TEST_CLOCK", "1")
+            .env_remove("RECONSENT_DATABASE_URL")
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run reconsent");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait for reconsent");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {stderr}");
+    }
+    assert_eq!(sb.json(&["audit"])["total"], 300);
+}
+
+#[test]
+fn an_address_is_kept_in_its_nfkc_form() {
+    let sb = Sandbox::new();
+    let csv = format!("{HEADER}\nｊａｎ＠ｅｘａｍｐｌｅ．ｐｌ,Jan,,PL,,,,,,,,,,,,\n");
+    sb.ok(&["import", sb.write("wide.csv", csv).to_str().unwrap()]);
+    let v = sb.json(&["explain", "JAN@example.pl"]);
+    assert_eq!(v["email"], "jan@example.pl", "{v}");
 }

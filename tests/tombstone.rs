@@ -67,3 +67,54 @@ async fn a_new_valid_consent_after_the_erasure_brings_the_address_back() {
         "valid"
     );
 }
+
+/// After `forget`, the address is refused however it is written again: decomposed
+/// accents, full-width letters, upper case; with a zero-width space hidden in it, the
+/// line is refused as invalid.
+#[test]
+fn a_forgotten_address_is_refused_in_every_unicode_spelling() {
+    let sb = Sandbox::new();
+    let row = |email: &str| format!("{HEADER}\n{email},Jürgen,de,DE,true,2026-10-01,,,,,,,,,,\n");
+    let file = sb.write("first.csv", row("jürgen@bücher.example"));
+    sb.ok(&["import", file.to_str().unwrap()]);
+    sb.ok(&["forget", "jürgen@bücher.example"]);
+    let variants = [
+        ("nfd", "ju\u{308}rgen@bu\u{308}cher.example"),
+        ("full-width", "ｊüｒｇｅｎ＠ｂüｃｈｅｒ．ｅｘａｍｐｌｅ"),
+        ("upper case", "JÜRGEN@BÜCHER.EXAMPLE"),
+    ];
+    for (what, email) in variants {
+        let file = sb.write("again.csv", row(email));
+        let out = sb.run(&["import", file.to_str().unwrap(), "--json"]);
+        assert_eq!(out.code, 0, "{what}: {}", out.stderr);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(
+            (v["refused_tombstoned"].clone(), v["inserted"].clone()),
+            (serde_json::json!(1), serde_json::json!(0)),
+            "{what}: {v}"
+        );
+        assert!(
+            out.stderr.contains("was erased on"),
+            "{what}: {}",
+            out.stderr
+        );
+        assert_eq!(sb.json(&["audit"])["total"], 0, "{what}");
+    }
+    let file = sb.write("hidden.csv", row("jür\u{200b}gen@bücher.example"));
+    let out = sb.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("line 2: email:") && out.stderr.contains("U+200B"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("Nothing was written"), "{}", out.stderr);
+    assert_eq!(sb.json(&["audit"])["total"], 0);
+    // Looking it up by any spelling finds the tombstone, not "no contact".
+    let explained = sb.run(&["explain", "ju\u{308}rgen@BU\u{308}CHER.example"]);
+    assert!(
+        explained.stderr.contains("only a tombstone remains"),
+        "{}",
+        explained.stderr
+    );
+}
