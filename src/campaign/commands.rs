@@ -7,6 +7,7 @@ use super::message::{self, DkimSigner, Envelope};
 use super::render::{RenderInput, Renderer};
 use crate::config::Config;
 use crate::domain::{Contact, EmailAddress, Instant, Locale};
+use crate::print::{errln, outln};
 use crate::store::{Store, sqlite_path};
 use crate::tokens::LinkSigner;
 use anyhow::{Context, Result, bail};
@@ -26,7 +27,7 @@ pub struct CommandContext<'a> {
 pub fn check(ctx: &CommandContext<'_>, file: &Path) -> Result<ExitCode> {
     let report = check::check(file, ctx.config, ctx.now);
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::print::json(&serde_json::to_value(&report)?);
     } else {
         print_check(file, &report);
     }
@@ -40,30 +41,30 @@ pub fn check(ctx: &CommandContext<'_>, file: &Path) -> Result<ExitCode> {
 fn print_check(file: &Path, r: &CheckReport) {
     let name = r.campaign.as_deref().unwrap_or("?");
     if r.ok {
-        println!("{}: campaign {name} is ready to launch.", file.display());
-        println!(
+        outln!("{}: campaign {name} is ready to launch.", file.display());
+        outln!(
             "  rendered {} locale(s) × {} wave(s): {}",
             r.locales.len(),
             r.waves.len(),
             r.locales.join(", ")
         );
-        println!(
+        outln!(
             "  every e-mail has the sender (name, legal entity, address), benefits, bonus and code, \
 privacy-policy link, confirm and leave buttons, contact details, purpose and frequency"
         );
     } else {
         let n = r.problems.len();
-        println!(
+        outln!(
             "{}: {n} problem{} to fix before launching:",
             file.display(),
             if n == 1 { "" } else { "s" }
         );
         for p in &r.problems {
-            println!("  {p}");
+            outln!("  {p}");
         }
     }
     for w in &r.warnings {
-        println!("warning: {w}");
+        outln!("warning: {w}");
     }
 }
 
@@ -157,7 +158,7 @@ pub async fn preview(
         let built = message::build(&rendered, &env, dkim.as_ref())?;
         let locale = &rendered.locale;
         if locale != wanted {
-            eprintln!("note: no {wanted} templates; the {locale} e-mail is what this contact gets");
+            errln!("note: no {wanted} templates; the {locale} e-mail is what this contact gets");
         }
         for (ext, bytes) in [
             ("eml", built.bytes.as_slice()),
@@ -171,26 +172,23 @@ pub async fn preview(
         }
     }
     if ctx.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "campaign": campaign.name,
-                "wave": campaign.waves.get(wave).map(|w| &w.name),
-                "files": written,
-                "dkim": dkim.is_some(),
-                "notes": notes,
-            }))?
-        );
+        crate::print::json(&json!({
+            "campaign": campaign.name,
+            "wave": campaign.waves.get(wave).map(|w| &w.name),
+            "files": written,
+            "dkim": dkim.is_some(),
+            "notes": notes,
+        }));
     } else {
         for n in &notes {
-            eprintln!("note: {n}");
+            errln!("note: {n}");
         }
-        println!("Wrote {} files to {}:", written.len(), opts.out.display());
+        outln!("Wrote {} files to {}:", written.len(), opts.out.display());
         for w in &written {
-            println!("  {w}");
+            outln!("  {w}");
         }
         if dkim.is_none() {
-            println!("(not DKIM-signed: no [dkim] key in the configuration)");
+            outln!("(not DKIM-signed: no [dkim] key in the configuration)");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -266,18 +264,19 @@ pub async fn launch(ctx: &CommandContext<'_>, file: &Path, dry_run: bool) -> Res
     let store = open_store(ctx).await?;
     let r = super::launch::launch(&store, ctx.config, file, ctx.now, dry_run).await?;
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        crate::print::json(&serde_json::to_value(&r)?);
         return Ok(ExitCode::SUCCESS);
     }
     if r.already_launched {
-        println!(
+        outln!(
             "Campaign {} was launched on {}: nothing changed.",
-            r.campaign, r.launched_at
+            r.campaign,
+            r.launched_at
         );
         if let Some(note) = &r.note {
-            println!("note: {note}");
+            outln!("note: {note}");
         }
-        println!("See it with: reconsent campaign status {}", r.campaign);
+        outln!("See it with: reconsent campaign status {}", r.campaign);
         return Ok(ExitCode::SUCCESS);
     }
     let head = if dry_run {
@@ -285,22 +284,22 @@ pub async fn launch(ctx: &CommandContext<'_>, file: &Path, dry_run: bool) -> Res
     } else {
         "Launched"
     };
-    println!("{head}: campaign {}", r.campaign);
-    println!("  will be asked:");
+    outln!("{head}: campaign {}", r.campaign);
+    outln!("  will be asked:");
     for (class, n) in &r.audience {
-        println!("    {class:<14} {n:>9}");
+        outln!("    {class:<14} {n:>9}");
     }
     if !r.excluded.is_empty() {
-        println!("  not asked:");
+        outln!("  not asked:");
         for (reason, n) in &r.excluded {
-            println!("    {reason:<22} {n:>9}");
+            outln!("    {reason:<22} {n:>9}");
         }
     }
     if dry_run {
-        println!("  would queue {} messages for the first wave", r.enqueued);
+        outln!("  would queue {} messages for the first wave", r.enqueued);
     } else {
-        println!("  queued {} messages for the first wave", r.enqueued);
-        println!("Next: reconsent send --campaign {}", r.campaign);
+        outln!("  queued {} messages for the first wave", r.enqueued);
+        outln!("Next: reconsent send --campaign {}", r.campaign);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -309,14 +308,14 @@ pub async fn status(ctx: &CommandContext<'_>, name: &str) -> Result<ExitCode> {
     let store = open_store(ctx).await?;
     let s = campaign_status(&store, name).await?;
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        crate::print::json(&serde_json::to_value(&s)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Campaign {} — {}", s.campaign, s.state);
+    outln!("Campaign {} — {}", s.campaign, s.state);
     if let Some(reason) = &s.state_reason {
-        println!("  {reason}");
+        outln!("  {reason}");
     }
-    println!(
+    outln!(
         "  launched {}, deadline {}",
         &s.launched_at[..10],
         &s.deadline[..10]
@@ -339,31 +338,36 @@ pub async fn status(ctx: &CommandContext<'_>, name: &str) -> Result<ExitCode> {
         ("purged", s.purged),
     ];
     for (label, n) in rows {
-        println!("  {label:<20} {n:>9}");
+        outln!("  {label:<20} {n:>9}");
         if label == "cancelled" {
             for (why, n) in &s.cancelled_reasons {
-                println!("    {:<18} {n:>9}", cancel_reason(why));
+                outln!("    {:<18} {n:>9}", cancel_reason(why));
             }
         }
         if label == "failed" {
             for (why, n) in &s.failed_reasons {
-                println!("    {n:>6} × {why}");
+                outln!("    {n:>6} × {why}");
             }
         }
     }
     if s.thank_you_sent > 0 {
-        println!("  thank-you sent       {:>9}", s.thank_you_sent);
+        outln!("  thank-you sent       {:>9}", s.thank_you_sent);
     }
-    println!(
+    outln!(
         "  confirmation rate    {:>8.1}%",
         s.confirmation_rate * 100.0
     );
     if s.waves.len() > 1 {
-        println!("  by wave:            targeted      sent    failed   bounced   unknown");
+        outln!("  by wave:            targeted      sent    failed   bounced   unknown");
         for w in &s.waves {
-            println!(
+            outln!(
                 "    {:<16} {:>9} {:>9} {:>9} {:>9} {:>9}",
-                w.wave, w.targeted, w.sent, w.failed, w.bounced, w.unknown
+                w.wave,
+                w.targeted,
+                w.sent,
+                w.failed,
+                w.bounced,
+                w.unknown
             );
         }
     }
@@ -414,7 +418,7 @@ pub async fn set_state(ctx: &CommandContext<'_>, name: &str, action: &str) -> Re
         _ => (&["running", "paused"], "cancelled"),
     };
     if row.state == to {
-        println!("Campaign {name} is already {to}.");
+        outln!("Campaign {name} is already {to}.");
         return Ok(ExitCode::SUCCESS);
     }
     if !from.contains(&row.state.as_str()) {
@@ -431,14 +435,14 @@ pub async fn set_state(ctx: &CommandContext<'_>, name: &str, action: &str) -> Re
     match action {
         "cancel" => {
             let n = store.cancel_pending(row.id).await?;
-            println!(
+            outln!(
                 "Campaign {name} cancelled: {n} messages that had not gone out will not be sent."
             );
         }
-        "pause" => println!(
+        "pause" => outln!(
             "Campaign {name} paused: messages already handed to the mail server finish; nothing more goes out until `reconsent campaign resume {name}`."
         ),
-        _ => println!("Campaign {name} resumed: `reconsent send` picks up where it stopped."),
+        _ => outln!("Campaign {name} resumed: `reconsent send` picks up where it stopped."),
     }
     Ok(ExitCode::SUCCESS)
 }

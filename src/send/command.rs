@@ -3,6 +3,7 @@
 
 use super::{Clock, SendOptions, SendReport, Sender};
 use crate::config::Config;
+use crate::print::{errln, outln};
 use crate::store::Store;
 use anyhow::Result;
 use std::io::IsTerminal;
@@ -17,13 +18,13 @@ pub async fn run(
 ) -> Result<SendReport> {
     let reminders = crate::campaign::reminders::enqueue_due_waves(&store, clock.now()).await?;
     if reminders > 0 {
-        eprintln!("{reminders} reminders queued for contacts who have not answered yet");
+        errln!("{reminders} reminders queued for contacts who have not answered yet");
     }
     let sender = Sender::new(store.clone(), config, clock);
     let stop = sender.stop_flag();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nstopping: finishing the messages in flight (Ctrl-C again to abort)…");
+            errln!("\nstopping: finishing the messages in flight (Ctrl-C again to abort)…");
             stop.store(true, Ordering::Relaxed);
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);
@@ -61,7 +62,7 @@ pub async fn run(
                 None if started.elapsed().as_secs() >= last_log + 10 => {
                     last_log = started.elapsed().as_secs();
                     let rate = sent as f64 / started.elapsed().as_secs_f64().max(0.001);
-                    eprintln!("sent {sent} ({rate:.0}/s), {msg}");
+                    errln!("sent {sent} ({rate:.0}/s), {msg}");
                 }
                 None => {}
             }
@@ -73,20 +74,24 @@ pub async fn run(
 }
 
 pub fn print(report: &SendReport) {
-    println!(
+    outln!(
         "Sent {}; {} to retry later, {} bounced, {} failed, {} with unknown fate.",
-        report.sent, report.retried, report.bounced, report.failed, report.unknown
+        report.sent,
+        report.retried,
+        report.bounced,
+        report.failed,
+        report.unknown
     );
     if report.recovered_unknown > 0 {
-        println!(
+        outln!(
             "{} messages were being handed to the mail server when an earlier run stopped: counted as unknown, not resent.",
             report.recovered_unknown
         );
     }
     for (name, reason) in &report.paused {
-        println!("Campaign {name} is paused: {reason}");
+        outln!("Campaign {name} is paused: {reason}");
     }
     if report.interrupted {
-        println!("Stopped on request; run `reconsent send` again to continue.");
+        outln!("Stopped on request; run `reconsent send` again to continue.");
     }
 }

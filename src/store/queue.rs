@@ -295,7 +295,10 @@ impl SqliteStore {
         // The wave is written out, not bound: SQLite uses the partial index of due
         // thank-you mails only when it can see the query asks for exactly those.
         for (wave_filter, states) in [
-            (format!("d.wave = {THANK_YOU_WAVE}"), "('running', 'completed')"),
+            (
+                format!("d.wave = {THANK_YOU_WAVE}"),
+                "('running', 'completed')",
+            ),
             (format!("d.wave != {THANK_YOU_WAVE}"), "('running')"),
         ] {
             let left = limit - ids.len() as i64;
