@@ -11,13 +11,19 @@ mod sqlite;
 mod waves;
 mod webhooks;
 
-pub use answers::{AnswerContext, Confirm, NewConsent, RequestDelivery};
+pub use answers::{
+    AnswerContext, AnswerWrite, Answered, Change, NewConsent, Outcome, RequestDelivery,
+};
 pub use erasure::{Due, Erasure};
 pub use queue::{AnswerCounts, CampaignRow, Claimed, Fate, LaunchTx, QueueState, SlotRequest};
 pub use sqlite::{ImportTx, SqliteStore as Store};
 pub use webhooks::OutboxEvent;
 
 use crate::domain::{Contact, Instant};
+
+/// The wave number of a campaign's thank-you e-mail in `deliveries`: at most one per
+/// contact and campaign, queued by the confirmation that earns it.
+pub const THANK_YOU_WAVE: i64 = -1;
 
 /// A contact as stored: its row id (never shown outside), its opaque public id, its facts.
 #[derive(Debug, Clone)]
