@@ -126,14 +126,14 @@ impl SqliteStore {
         let views: Option<i64> = sqlx::query_scalar(
             "UPDATE deliveries SET views = views + 1 WHERE id = \
              (SELECT id FROM deliveries WHERE campaign_id = ? AND contact_id = ? AND wave >= 0 \
-              AND state IN ('sent', 'unknown') ORDER BY wave DESC LIMIT 1) RETURNING views",
+              ORDER BY state IN ('sent', 'unknown') DESC, wave DESC LIMIT 1) RETURNING views",
         )
         .bind(campaign_id)
         .bind(contact_id)
         .fetch_optional(&mut *tx)
         .await?;
-        // No request reached the contact yet (a link from a failed send): nothing to count
-        // on, so the view is evidence of its own.
+        // The request the answer context names (the latest sent), else the latest of any
+        // fate: a link always comes from some delivery, whose count keeps the ledger short.
         let first = views.is_none_or(|n| n == 1);
         if first {
             insert_ledger(&mut tx, contact_id, entry).await?;
