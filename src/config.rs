@@ -2,8 +2,10 @@
 //! environment overrides, then the command line. Unknown keys are refused by name, so a
 //! typo never silently falls back to a default.
 
+use crate::campaign::definition::{Rate, RateUnit};
 use crate::domain::Span;
 use crate::policy::Policy;
+use crate::web::client::Cidr;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,54 @@ pub struct Config {
     pub policy: Policy,
     #[serde(default)]
     pub sending: SendingConfig,
+    #[serde(default)]
+    pub web: WebConfig,
+}
+
+/// How `serve` treats its clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Requests per client address on the link routes; beyond it, 429.
+    pub rate_per_ip: Rate,
+    /// Requests a client may make at once before the rate applies.
+    pub burst: u32,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` are believed: a list, or
+    /// one string of blocks separated by commas (as an environment variable gives it).
+    #[serde(deserialize_with = "cidr_list")]
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            rate_per_ip: Rate {
+                count: 20,
+                per: RateUnit::Second,
+            },
+            burst: 40,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+fn cidr_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Cidr>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match List::deserialize(d)? {
+        List::One(s) => s.split(',').map(str::to_string).collect(),
+        List::Many(v) => v,
+    };
+    items
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.parse::<Cidr>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| serde::de::Error::custom(format!("web.trusted_proxies: {e}")))
 }
 
 /// How `send` talks to the mail server.
@@ -123,6 +173,9 @@ impl Config {
             .map(|(k, v)| (k.to_ascii_uppercase(), v))
             .collect();
         config.policy.validate().map_err(anyhow::Error::msg)?;
+        if config.web.burst == 0 {
+            bail!("web.burst is 0: no request would get through; give at least 1");
+        }
         Ok(config)
     }
 
@@ -221,6 +274,41 @@ mod tests {
     }
 
     #[test]
+    fn web_section_from_the_file_or_the_environment() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.web.rate_per_ip.to_string(), "20/s");
+        assert_eq!(c.web.burst, 40);
+        assert!(c.web.trusted_proxies.is_empty());
+        let c = load(
+            "[web]\nrate_per_ip = \"5/min\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.web.rate_per_ip.to_string(), "5/min");
+        assert_eq!(c.web.trusted_proxies.len(), 1);
+        let c = load(
+            "",
+            &[
+                ("RECONSENT__WEB__TRUSTED_PROXIES", "127.0.0.0/8, ::1"),
+                ("RECONSENT__WEB__BURST", "3"),
+                ("RECONSENT__WEB__RATE_PER_IP", "100/s"),
+            ],
+        )
+        .unwrap();
+        let shown: Vec<String> = c
+            .web
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["127.0.0.0/8", "::1/128"]);
+        assert_eq!(
+            (c.web.burst, c.web.rate_per_ip.to_string().as_str()),
+            (3, "100/s")
+        );
+    }
+
+    #[test]
     fn refuses_with_the_key_named() {
         let cases = [
             ("transprot = \"x\"", "transprot"),
@@ -229,6 +317,10 @@ mod tests {
                 "[policy.countries.POL]\nsoft_opt_in = true\nrule = \"x\"",
                 "POL",
             ),
+            ("[web]\ntrusted_proxies = [\"10.0.0.0/33\"]", "10.0.0.0/33"),
+            ("[web]\nrate_per_ip = \"fast\"", "fast"),
+            ("[web]\nburst = -1", "-1"),
+            ("[web]\nburst = 0", "web.burst"),
         ];
         for (text, fragment) in cases {
             let err = format!("{:#}", load(text, &[]).unwrap_err());

@@ -281,6 +281,71 @@ required_part!(
     "templates/x/de: no frequency (how often mail will come) in the text part"
 );
 
+/// The bonus rewards confirming: a request that prints the code is refused, however the
+/// template gets it there, naming the file and the locale.
+#[test]
+fn check_refuses_a_request_that_prints_the_bonus_code() {
+    let cases = [
+        (
+            "sk/body.txt.hbs",
+            "{{frequency}}",
+            "{{frequency}}\nKód: {{bonus.code}}",
+        ),
+        (
+            "pl/body.html.hbs",
+            "{{purpose}}",
+            "{{purpose}} {{#with bonus as |b|}}<b>{{b.code}}</b>{{/with}}",
+        ),
+        ("de/subject.hbs", "", "Ihr Code {{lookup bonus \"code\"}}"),
+    ];
+    for (file, marker, replacement) in cases {
+        let sb = Sandbox::new();
+        if marker.is_empty() {
+            sb.write(&format!("templates/x/{file}"), replacement);
+        } else {
+            let text = sb.read(&format!("templates/x/{file}"));
+            assert!(text.contains(marker), "{file} has no {marker}");
+            sb.write(
+                &format!("templates/x/{file}"),
+                &text.replacen(marker, replacement, 1),
+            );
+        }
+        let (code, problems) = sb.check();
+        assert_eq!(code, 1, "{file}: {problems:#?}");
+        let expected = format!("templates/x/{file}: prints the bonus code");
+        assert!(
+            problems.iter().any(|p| p.starts_with(&expected)),
+            "want {expected:?} in {problems:#?}"
+        );
+        let locale = file.split('/').next().unwrap_or_default();
+        assert!(
+            problems
+                .iter()
+                .all(|p| p.starts_with(&format!("templates/x/{locale}"))),
+            "only {locale} should be named: {problems:#?}"
+        );
+        let human = sb.run(&["campaign", "check", "campaigns/x.toml"]);
+        assert_eq!(human.code, 1);
+        assert!(human.stdout.contains(&expected), "{}", human.stdout);
+    }
+}
+
+#[test]
+fn the_shipped_request_names_the_bonus_but_never_prints_its_code() {
+    let sb = Sandbox::new();
+    sb.ok(&["campaign", "preview", "campaigns/x.toml", "--out", "p"]);
+    let campaign = sb.read("campaigns/x.toml");
+    assert!(campaign.contains("WELCOMEBACK10"));
+    for l in ["cs", "de", "en", "pl", "sk"] {
+        for ext in ["eml", "html", "txt"] {
+            let body = sb.read(&format!("p/{l}.{ext}"));
+            assert!(!body.contains("WELCOMEBACK10"), "{l}.{ext} prints the code");
+        }
+    }
+    let en = sb.read("p/en.txt");
+    assert!(en.contains("10% off"), "the bonus is named: {en}");
+}
+
 #[test]
 fn a_missing_partial_for_every_locale_is_named_per_locale() {
     let sb = Sandbox::new();
@@ -711,6 +776,7 @@ fn a_code_pool_must_exist_and_a_dated_deadline_must_leave_time() {
         "--locale",
         "en",
     ]);
-    assert!(sb.read("p/en.txt").contains("TEA-0001"));
+    // A pool's code is drawn at confirmation: the request shows none, not even the first.
+    assert!(!sb.read("p/en.txt").contains("TEA-0001"));
     assert!(sb.read("p/en.txt").contains("30 June 2026"));
 }

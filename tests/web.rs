@@ -124,12 +124,21 @@ fn serve(sb: &Sandbox, now: &str) -> Serve {
 }
 
 fn serve_with(sb: &Sandbox, now: &str, transport: &str) -> Serve {
+    serve_env(sb, now, transport, &[])
+}
+
+/// Every request of these tests comes from 127.0.0.1: the limit per address is set far
+/// above them unless a test sets its own in `env`.
+fn serve_env(sb: &Sandbox, now: &str, transport: &str, env: &[(&str, &str)]) -> Serve {
     let port = free_port();
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("reconsent"));
     cmd.current_dir(sb.dir.path())
         .env("RECONSENT_NOW", now)
         .env("RECONSENT_TEST_CLOCK", "1")
         .env("RECONSENT__TRANSPORT", transport)
+        .env("RECONSENT__WEB__RATE_PER_IP", "100000/s")
+        .env("RECONSENT__WEB__BURST", "100000")
+        .envs(env.iter().copied())
         .env_remove("RECONSENT_DATABASE_URL")
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
@@ -167,18 +176,6 @@ fn sha256(s: &str) -> String {
 
 async fn text(req: reqwest::RequestBuilder) -> String {
     req.send().await.unwrap().text().await.unwrap()
-}
-
-/// Polls for what a background task writes.
-fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
-    let start = std::time::Instant::now();
-    loop {
-        if let Some(v) = probe() {
-            return v;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "timed out");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn entries(sb: &Sandbox, email: &str) -> Vec<serde_json::Value> {
@@ -241,7 +238,12 @@ async fn get_and_head_of_every_link_right_after_delivery_change_nothing() {
         );
         let viewed = entries(&sb, &m.to);
         let viewed: Vec<_> = viewed.iter().filter(|e| e["event"] == "viewed").collect();
-        assert_eq!(viewed.len(), 6, "{}: GET and HEAD of three links", m.to);
+        assert_eq!(
+            viewed.len(),
+            1,
+            "{}: GET and HEAD of three links, one wave: one view in the ledger",
+            m.to
+        );
         assert!(viewed.iter().all(|e| e["suspect"] == true));
         let explained = sb.json(&["explain", &m.to]);
         assert_ne!(explained["class"], "valid");
@@ -286,20 +288,8 @@ async fn confirm_leave_and_one_click_by_post_with_full_proof() {
     assert!(e["policy_version"].as_str().unwrap().starts_with("policy-"));
     assert_eq!(e["suspect"], false);
     assert_eq!(sb.json(&["explain", &a.to])["class"], "valid");
-    // The thank-you e-mail with the code goes out (here to the file outbox), recorded.
-    let thanked = wait_for(|| {
-        entries(&sb, &a.to)
-            .into_iter()
-            .find(|e| e["event"] == "thanked")
-    });
-    let outbox: Vec<_> = std::fs::read_dir(sb.path("outbox"))
-        .unwrap()
-        .flatten()
-        .map(|e| std::fs::read_to_string(e.path()).unwrap())
-        .collect();
-    assert_eq!(outbox.len(), 1);
-    assert!(outbox[0].contains("WELCOMEBACK10"));
-    assert_eq!(thanked["content_sha256"], sha256(&outbox[0]));
+    // The thank-you e-mail is queued for the sender in the same transaction, once.
+    assert_eq!(thank_yous(&sb, &a.to).await, 1);
 
     // A double click: two POSTs at once record one confirmation.
     let e = &mails[4];
@@ -552,61 +542,27 @@ async fn reminder_waves_reach_exactly_the_silent_contacts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pool_codes_are_drawn_once_per_contact_and_an_empty_pool_loses_no_confirmation() {
-    let sb = Sandbox::with_campaign("500/s");
-    let toml = std::fs::read_to_string(sb.path(CAMPAIGN)).unwrap();
-    let toml = toml.replace(
-        "code = \"WELCOMEBACK10\"",
-        "code_pool = \"campaigns/codes.txt\"",
-    );
-    sb.write(CAMPAIGN, toml);
-    sb.write("campaigns/codes.txt", "# two codes only\nPOOL-1\nPOOL-2\n");
-    let maildir = sb.path("maildir");
-    let smtp = aiosmtpd_maildir(&maildir);
-    sb.ok(&["campaign", "launch", CAMPAIGN]);
-    assert_eq!(sb.run_with(&smtp.url(), &["send", "--until-idle"]).code, 0);
-    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
-        .await
-        .unwrap();
-    let signer = LinkSigner::new(store.secrets().await.unwrap().link_key);
-    let now = parse_instant(LATER).unwrap();
-    let tokens: Vec<String> = read_messages(&maildir)
-        .iter()
-        .filter_map(|m| {
-            m["links"].as_array().unwrap().iter().find_map(|l| {
-                let t = l.as_str().unwrap().rsplit_once("/r/")?.1;
-                signer
-                    .verify(t, Purpose::Confirm, now)
-                    .map(|_| t.to_string())
-            })
-        })
-        .take(3)
-        .collect();
+    let (sb, mails) = pool_campaign("# two codes only\nPOOL-1\nPOOL-2\n").await;
     let server = serve(&sb, LATER);
     let http = client();
     let mut pages = Vec::new();
-    for t in &tokens {
+    for m in mails.iter().take(3) {
         let res = http
-            .post(format!("{}/r/{t}/confirm", server.base))
+            .post(format!("{}/r/{}/confirm", server.base, m.confirm))
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), 200);
         pages.push(res.text().await.unwrap());
     }
-    let code_of = |p: &str| {
-        p.split("id=\"bonus-code\">")
-            .nth(1)
-            .map(|r| r.split('<').next().unwrap().to_string())
-    };
-    let codes: Vec<_> = pages.iter().map(|p| code_of(p)).collect();
+    let codes: Vec<_> = pages.iter().map(|p| code_on(p)).collect();
     assert_eq!(
         codes,
         [Some("POOL-1".to_string()), Some("POOL-2".to_string()), None]
     );
-    let again = text(http.post(format!("{}/r/{}/confirm", server.base, tokens[1]))).await;
-    assert_eq!(code_of(&again).as_deref(), Some("POOL-2"), "drawn once");
+    let again = text(http.post(format!("{}/r/{}/confirm", server.base, mails[1].confirm))).await;
+    assert_eq!(code_on(&again).as_deref(), Some("POOL-2"), "drawn once");
     assert_eq!(sb.status()["confirmed"], 3, "the third confirmation stands");
-    smtp.stop();
 }
 
 /// A person's browser: headless Chromium opens the confirm link of a sent e-mail,
@@ -801,4 +757,305 @@ async fn a_contact_queued_for_deletion_who_confirms_in_the_grace_period_is_kept(
     assert!(purged["purged"].as_u64().unwrap() > 100);
     let v = sb.json(&["explain", &late.to, "--now", "2027-01-01T00:00:00Z"]);
     assert_eq!(v["class"], "valid", "a confirmed contact is never erased");
+}
+
+/// A number from the database about the contact `email`, read beside the running server.
+async fn count_for(sb: &Sandbox, sql: &'static str, email: &str) -> i64 {
+    let key = reconsent::domain::EmailAddress::parse(email)
+        .unwrap()
+        .key()
+        .to_string();
+    let url = format!("sqlite://{}?mode=ro", sb.path("reconsent.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let n: i64 = sqlx::query_scalar(sql)
+        .bind(key)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+/// Thank-you deliveries queued for the contact (wave -1), whatever became of them.
+async fn thank_yous(sb: &Sandbox, email: &str) -> i64 {
+    count_for(
+        sb,
+        "SELECT count(*) FROM deliveries WHERE wave = -1 AND contact_id = \
+         (SELECT id FROM contacts WHERE email_key = ?)",
+        email,
+    )
+    .await
+}
+
+fn answers(sb: &Sandbox, email: &str) -> Vec<String> {
+    entries(sb, email)
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .filter(|e| e == "confirmed" || e == "left")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn racing_confirms_and_leaves_on_one_contact_end_in_one_state_with_one_thank_you() {
+    let (sb, mails, _) = sent().await;
+    let server = serve(&sb, LATER);
+    let http = client();
+    let m = &mails[0];
+    let mut clicks = tokio::task::JoinSet::new();
+    for i in 0..600 {
+        let url = if i % 2 == 0 {
+            format!("{}/r/{}/confirm", server.base, m.confirm)
+        } else {
+            format!("{}/r/{}/leave", server.base, m.leave)
+        };
+        let http = http.clone();
+        clicks.spawn(async move { http.post(url).send().await.map(|r| r.status()) });
+    }
+    while let Some(done) = clicks.join_next().await {
+        assert_eq!(done.unwrap().unwrap(), 200);
+    }
+    assert_eq!(
+        thank_yous(&sb, &m.to).await,
+        1,
+        "one thank-you, however many clicks"
+    );
+    // Every entry is a real change: confirmed and left alternate, the last one stands.
+    let seen = answers(&sb, &m.to);
+    assert!(!seen.is_empty());
+    assert!(
+        seen.windows(2).all(|w| w[0] != w[1]),
+        "a ledger entry without a change: {seen:?}"
+    );
+    let last_left = seen.last().is_some_and(|e| e == "left");
+    let class = sb.json(&["explain", &m.to])["class"].clone();
+    assert_eq!(class, if last_left { "withdrawn" } else { "valid" });
+    let suppressed = count_for(
+        &sb,
+        "SELECT count(*) FROM suppressions WHERE contact_id = \
+         (SELECT id FROM contacts WHERE email_key = ?)",
+        &m.to,
+    )
+    .await;
+    let queued = count_for(
+        &sb,
+        "SELECT count(*) FROM deletion_queue WHERE contact_id = \
+         (SELECT id FROM contacts WHERE email_key = ?)",
+        &m.to,
+    )
+    .await;
+    assert_eq!(
+        (suppressed, queued),
+        (i64::from(last_left), i64::from(last_left))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn confirming_again_after_leaving_brings_the_consent_back_without_a_second_bonus() {
+    let (sb, mails) = pool_campaign("POOL-1\nPOOL-2\nPOOL-3\n").await;
+    let server = serve(&sb, LATER);
+    let http = client();
+    let m = &mails[0];
+    let confirm = format!("{}/r/{}/confirm", server.base, m.confirm);
+    let first = text(http.post(&confirm)).await;
+    assert_eq!(code_on(&first).as_deref(), Some("POOL-1"));
+    let bye = http
+        .post(format!("{}/r/{}/leave", server.base, m.leave))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bye.status(), 200);
+    assert_eq!(sb.json(&["explain", &m.to])["class"], "withdrawn");
+    // The old link from the same e-mail, pressed again.
+    let back = text(http.post(&confirm)).await;
+    assert_eq!(code_on(&back).as_deref(), Some("POOL-1"), "the same code");
+    assert_eq!(answers(&sb, &m.to), ["confirmed", "left", "confirmed"]);
+    assert_eq!(sb.json(&["explain", &m.to])["class"], "valid");
+    assert_eq!(thank_yous(&sb, &m.to).await, 1, "no second thank-you");
+    let codes = count_for(
+        &sb,
+        "SELECT count(*) FROM bonus_codes WHERE contact_id = \
+         (SELECT id FROM contacts WHERE email_key = ?)",
+        &m.to,
+    )
+    .await;
+    assert_eq!(codes, 1, "no second bonus");
+}
+
+/// The example campaign with a code pool, launched and sent to aiosmtpd.
+async fn pool_campaign(codes: &str) -> (Sandbox, Vec<Mail>) {
+    let sb = Sandbox::with_campaign("500/s");
+    let toml = std::fs::read_to_string(sb.path(CAMPAIGN)).unwrap();
+    let toml = toml.replace(
+        "code = \"WELCOMEBACK10\"",
+        "code_pool = \"campaigns/codes.txt\"",
+    );
+    sb.write(CAMPAIGN, toml);
+    sb.write("campaigns/codes.txt", codes);
+    let maildir = sb.path("maildir");
+    let smtp = aiosmtpd_maildir(&maildir);
+    sb.ok(&["campaign", "launch", CAMPAIGN]);
+    assert_eq!(sb.run_with(&smtp.url(), &["send", "--until-idle"]).code, 0);
+    smtp.stop();
+    let (mails, _) = received(&sb, &maildir).await;
+    (sb, mails)
+}
+
+/// The bonus code a thank-you page shows.
+fn code_on(page: &str) -> Option<String> {
+    page.split("id=\"bonus-code\">")
+        .nth(1)
+        .map(|r| r.split('<').next().unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scanner_loading_a_link_200_times_leaves_one_view_in_the_ledger() {
+    let (sb, mails, _) = sent().await;
+    let server = serve(&sb, LATER);
+    let http = client();
+    let m = &mails[0];
+    for _ in 0..200 {
+        let res = http
+            .get(format!("{}/r/{}", server.base, m.confirm))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let viewed = entries(&sb, &m.to)
+        .into_iter()
+        .filter(|e| e["event"] == "viewed")
+        .count();
+    assert_eq!(viewed, 1);
+    let counted = count_for(
+        &sb,
+        "SELECT views FROM deliveries WHERE wave = 0 AND contact_id = \
+         (SELECT id FROM contacts WHERE email_key = ?)",
+        &m.to,
+    )
+    .await;
+    assert_eq!(counted, 200, "every view is counted");
+}
+
+/// Reads until the server closes the connection; the time it took.
+fn closed_after(mut conn: std::net::TcpStream) -> Duration {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return start.elapsed(),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return start.elapsed(),
+            Err(e) => panic!("the server kept the connection open: {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn silent_and_slow_connections_are_closed_by_the_server() {
+    use std::io::Write;
+    let sb = Sandbox::with_campaign("500/s");
+    let server = serve(&sb, LATER);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let silent = std::net::TcpStream::connect(&addr).unwrap();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let (a, b) = (
+        std::thread::spawn(move || closed_after(silent)),
+        std::thread::spawn(move || closed_after(slow)),
+    );
+    assert!(a.join().unwrap() < Duration::from_secs(30));
+    assert!(b.join().unwrap() < Duration::from_secs(30));
+    // An idle keep-alive connection after an answer is closed too.
+    let mut idle = std::net::TcpStream::connect(&addr).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert!(closed_after(idle) < Duration::from_secs(30));
+    // And the server still answers.
+    let ok = client()
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_from_one_address_gets_429_with_retry_after_and_changes_nothing() {
+    let (sb, mails, _) = sent().await;
+    let outbox = format!("file://{}", sb.path("outbox").display());
+    let limits = [
+        ("RECONSENT__WEB__RATE_PER_IP", "1/min"),
+        ("RECONSENT__WEB__BURST", "3"),
+    ];
+    let server = serve_env(&sb, LATER, &outbox, &limits);
+    let http = client();
+    let m = &mails[0];
+    for _ in 0..3 {
+        let page = http
+            .get(format!("{}/r/{}", server.base, m.confirm))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+    }
+    let before = entries(&sb, &m.to);
+    for req in [
+        http.get(format!("{}/r/{}", server.base, m.confirm)),
+        http.post(format!("{}/r/{}/confirm", server.base, m.confirm)),
+        http.post(format!("{}/u/{}", server.base, m.unsubscribe)),
+    ] {
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 429);
+        let wait: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "Retry-After: {wait}");
+    }
+    assert_eq!(entries(&sb, &m.to), before, "nothing changed");
+    assert_ne!(sb.json(&["explain", &m.to])["class"], "valid");
+    let health = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "only the link routes are limited");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ledger_records_the_address_a_trusted_proxy_forwards_and_no_other() {
+    let (sb, mails, _) = sent().await;
+    let outbox = format!("file://{}", sb.path("outbox").display());
+    let confirm = |server: &Serve, m: &Mail| {
+        client()
+            .post(format!("{}/r/{}/confirm", server.base, m.confirm))
+            .header("x-forwarded-for", "203.0.113.7")
+    };
+    let ip_of = |m: &Mail| {
+        entries(&sb, &m.to)
+            .into_iter()
+            .find(|e| e["event"] == "confirmed")
+            .unwrap()["ip"]
+            .clone()
+    };
+    {
+        let proxy = [("RECONSENT__WEB__TRUSTED_PROXIES", "127.0.0.0/8")];
+        let behind = serve_env(&sb, LATER, &outbox, &proxy);
+        assert_eq!(
+            confirm(&behind, &mails[0]).send().await.unwrap().status(),
+            200
+        );
+    }
+    assert_eq!(ip_of(&mails[0]), "203.0.113.7");
+    let direct = serve(&sb, LATER);
+    assert_eq!(
+        confirm(&direct, &mails[1]).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(ip_of(&mails[1]), "127.0.0.1", "a header anyone can send");
 }

@@ -3,10 +3,15 @@
 //!
 //! A probe contact is rendered per locale and wave, and each required part is looked
 //! for in both the HTML and the text part: the sender's name, legal entity and postal
-//! address; every benefit; the bonus and its code; the privacy-policy link; the confirm
-//! and leave links (in the HTML as visible buttons); contact details; what the consent is
-//! for and how often mail will come. The message is then built as it would be sent
-//! (MIME, List-Unsubscribe, DKIM when configured).
+//! address; every benefit; the bonus; the privacy-policy link; the confirm and leave
+//! links (in the HTML as visible buttons); contact details; what the consent is for and
+//! how often mail will come. The message is then built as it would be sent (MIME,
+//! List-Unsubscribe, DKIM when configured).
+//!
+//! The bonus rewards confirming, so the request names it but never prints its code: the
+//! probe is rendered with a sentinel for `{{bonus.code}}`, and a template whose output
+//! contains it is refused. The code is shown after the confirmation, on the thank-you
+//! page and in the thank-you e-mail, which are checked to carry it.
 //!
 //! Problems stop a launch (exit 1); warnings are things a marketer should know but that
 //! are not wrong in themselves (e.g. a locale falling back to the default locale's text).
@@ -14,11 +19,12 @@
 use super::definition::{BonusCode, Campaign, Deadline, LocalText};
 use super::links::{Links, links};
 use super::message::{self, DkimSigner, Envelope};
-use super::render::{RenderInput, Rendered, Renderer};
+use super::render::{HTML_FILE, RenderInput, Rendered, Renderer, SUBJECT_FILE, TEXT_FILE};
 use crate::config::Config;
 use crate::domain::{EmailAddress, Instant, Locale};
 use crate::policy::ContactClass;
 use crate::tokens::LinkSigner;
+use crate::web::pages::{self, Facts};
 use serde::Serialize;
 use std::path::Path;
 
@@ -38,7 +44,6 @@ struct Probe<'a> {
     campaign: &'a Campaign,
     locale: &'a Locale,
     links: &'a Links,
-    code: &'a str,
 }
 
 /// One required part: its name in a problem, and the texts that prove it.
@@ -63,6 +68,10 @@ pub const PROBE_NAMES: [(&str, &str); 5] = [
 ];
 
 pub const PROBE_ADDRESS: &str = "probe@example.com";
+
+/// What `{{bonus.code}}` holds while a request is checked: no real code, so that where
+/// it turns up in the output is certainly the code printed.
+const CODE_SENTINEL: &str = "BONUSCODE-SENTINEL-7F3A9C";
 
 /// A name in the locale's language, with its diacritics, for previews and checks.
 pub fn probe_name(locale: &Locale) -> &'static str {
@@ -289,8 +298,10 @@ fn render_all(
             campaign: c,
             locale,
             links: &links,
-            code,
         };
+        if let Some(p) = thank_you_problem(c, locale, code) {
+            report.problems.push(p);
+        }
         let mut seen: Vec<String> = Vec::new();
         for (i, wave) in c.waves.iter().enumerate() {
             let input = RenderInput {
@@ -298,7 +309,7 @@ fn render_all(
                 name: Some(probe_name(locale)),
                 confirm_url: &links.confirm_url,
                 leave_url: &links.leave_url,
-                bonus_code: code,
+                bonus_code: CODE_SENTINEL,
                 deadline,
                 wave: i,
             };
@@ -314,8 +325,18 @@ fn render_all(
                     continue;
                 }
             };
+            let folder = renderer.folder();
+            for file in code_printed(&rendered) {
+                let line = format!(
+                    "{folder}/{locale}/{file}: prints the bonus code ({{{{bonus.code}}}}); the request names the bonus (bonus.text) and the code is given only after confirming, on the thank-you page and in the thank-you e-mail"
+                );
+                if !seen.contains(&line) {
+                    report.problems.push(format!("{line}{suffix}"));
+                    seen.push(line);
+                }
+            }
             for missing in missing_parts(&probe, &rendered) {
-                let line = format!("{}/{locale}: {missing}", renderer.folder());
+                let line = format!("{folder}/{locale}: {missing}");
                 if !seen.contains(&line) {
                     report.problems.push(format!("{line}{suffix}"));
                     seen.push(line);
@@ -403,7 +424,6 @@ fn required_parts(p: &Probe<'_>) -> Vec<Part> {
             c.benefits.iter().map(text).collect(),
         ),
         part("bonus", "bonus.text", vec![text(&c.bonus.text)]),
-        part("bonus code", "bonus.code", vec![p.code.to_string()]),
         link(
             "privacy-policy link",
             "privacy_policy_url",
@@ -428,6 +448,37 @@ fn required_parts(p: &Probe<'_>) -> Vec<Part> {
             vec![text(&c.frequency)],
         ),
     ]
+}
+
+/// The template files whose output prints the bonus code.
+fn code_printed(r: &Rendered) -> Vec<&'static str> {
+    [
+        (SUBJECT_FILE, &r.subject),
+        (HTML_FILE, &r.html),
+        (TEXT_FILE, &r.text),
+    ]
+    .into_iter()
+    .filter(|(_, out)| out.contains(CODE_SENTINEL))
+    .map(|(file, _)| file)
+    .collect()
+}
+
+/// The thank-you page and e-mail must give the code and name the bonus; they are built
+/// by the program, so this fails only if the program does.
+fn thank_you_problem(c: &Campaign, locale: &Locale, code: &str) -> Option<String> {
+    let facts = Facts::of(c, locale);
+    let (_, text, html) = pages::thanks_mail(&facts, Some(code));
+    let page = pages::thanks(&facts, Some(code), false);
+    let bonus = c.bonus.text.get(locale, &c.default_locale);
+    let escaped = handlebars::html_escape(bonus);
+    let shown = text.contains(code)
+        && text.contains(bonus)
+        && [html, page]
+            .iter()
+            .all(|h| h.contains(&*handlebars::html_escape(code)) && h.contains(&escaped));
+    (!shown).then(|| {
+        format!("{locale}: the thank-you page or e-mail does not show the bonus and its code")
+    })
 }
 
 /// Each required part that is missing, as "no X in the HTML part".

@@ -10,7 +10,7 @@
 //! Everything that is the same for every contact of a locale is built into a JSON
 //! object once; a message adds the few per-contact values to a copy of it.
 
-use super::definition::{BonusCode, Campaign, Wave};
+use super::definition::{Campaign, Wave};
 use super::skeleton::{self, SLOTS, Skeleton};
 use crate::domain::{Instant, Locale};
 use handlebars::{Context, Handlebars, RenderError};
@@ -32,7 +32,9 @@ pub struct RenderInput<'a> {
     pub name: Option<&'a str>,
     pub confirm_url: &'a str,
     pub leave_url: &'a str,
-    /// The bonus code for this contact (the static code, or one from the pool).
+    /// What `{{bonus.code}}` prints. A request must not print it (the code rewards
+    /// confirming): `campaign check` renders a sentinel here and refuses a template
+    /// whose output contains it.
     pub bonus_code: &'a str,
     pub deadline: Instant,
     /// Index into the campaign's waves.
@@ -589,10 +591,6 @@ fn locale_dirs(
 fn shared_values(c: &Campaign, locale: &Locale) -> Map<String, Value> {
     let dl = &c.default_locale;
     let text = |t: &super::definition::LocalText| Value::String(t.get(locale, dl).to_string());
-    let static_code = match &c.bonus.code {
-        BonusCode::Static(code) => code.clone(),
-        BonusCode::Pool(_) => String::new(),
-    };
     let value = json!({
         "campaign": { "name": c.name },
         "locale": locale.as_str(),
@@ -606,7 +604,8 @@ fn shared_values(c: &Campaign, locale: &Locale) -> Map<String, Value> {
         "purpose": text(&c.purpose),
         "frequency": text(&c.frequency),
         "benefits": c.benefits.iter().map(text).collect::<Vec<_>>(),
-        "bonus": { "text": text(&c.bonus.text), "code": static_code },
+        // The code is set per message (see `RenderInput::bonus_code`), never shared.
+        "bonus": { "text": text(&c.bonus.text), "code": "" },
         "privacy_policy_url": c.privacy_policy_url,
     });
     match value {

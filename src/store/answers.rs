@@ -3,8 +3,8 @@
 
 use super::queue::{CampaignRow, suppress};
 use super::sqlite::{COLUMNS, SqliteStore, stored_from_row};
-use super::{LedgerEntry, StoredContact};
-use crate::domain::{Instant, from_unix};
+use super::{LedgerEntry, StoredContact, THANK_YOU_WAVE};
+use crate::domain::{ConsentRecord, Instant, from_unix};
 use anyhow::Result;
 use sqlx::Row;
 
@@ -42,7 +42,8 @@ async fn insert_ledger(
     super::sqlite::insert_ledger_rows(conn, &[(contact_id, e)]).await
 }
 
-/// Reminders still waiting for someone who has answered are never sent.
+/// Reminders still waiting for someone who has answered are never sent (the thank-you
+/// is not a reminder).
 async fn cancel_reminders(
     conn: &mut sqlx::SqliteConnection,
     contact_id: i64,
@@ -50,7 +51,7 @@ async fn cancel_reminders(
 ) -> Result<()> {
     sqlx::query(
         "UPDATE deliveries SET state = 'cancelled', last_error = 'answered before this was sent' \
-         WHERE contact_id = ? AND campaign_id = ? AND state IN ('queued', 'retry')",
+         WHERE contact_id = ? AND campaign_id = ? AND wave >= 0 AND state IN ('queued', 'retry')",
     )
     .bind(contact_id)
     .bind(campaign_id)
@@ -79,7 +80,7 @@ impl SqliteStore {
         let contact = stored_from_row(&row)?;
         let rows = sqlx::query(
             "SELECT wave, state, message_id, content_sha256, sent_at FROM deliveries \
-             WHERE campaign_id = ? AND contact_id = ? ORDER BY wave DESC",
+             WHERE campaign_id = ? AND contact_id = ? AND wave >= 0 ORDER BY wave DESC",
         )
         .bind(campaign.id)
         .bind(contact.id)
@@ -112,113 +113,209 @@ impl SqliteStore {
         }))
     }
 
-    /// A fact that changes nothing else: a page view, a thank-you sent.
-    pub async fn record_event(&self, contact_id: i64, entry: &LedgerEntry) -> Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        insert_ledger(&mut conn, contact_id, entry).await
-    }
-
-    /// A confirmation: the ledger entry, the contact's new consent, and the end of any
-    /// earlier withdrawal by this campaign (a consent given after a withdrawal stands).
-    /// `false`, with nothing written, when the contact had already confirmed: a
-    /// double click records one confirmation and sends one thank-you.
-    pub async fn record_confirm(
+    /// A page view. Only the first view of a wave is written to the ledger: scanners
+    /// reload links in loops, and every further view only counts on the delivery row.
+    /// `true` when this view was written to the ledger.
+    pub async fn record_view(
         &self,
         contact_id: i64,
         campaign_id: i64,
         entry: &LedgerEntry,
-        consent: &NewConsent,
-    ) -> Result<Confirm> {
+    ) -> Result<bool> {
         let mut tx = self.writer.begin().await?;
-        // First, so that a contact a purge erased a moment ago is refused cleanly
-        // (nothing is written for it), and a second click records nothing twice.
-        let changed = sqlx::query(
-            "UPDATE contacts SET consent_at = ?, consent_method = 'reconsent', consent_prechecked = 0, \
-             consent_bundled = 0, consent_text_version = ?, consent_ip = ?, consent_source = ?, \
-             consent_withdrawn_at = NULL, updated_at = ? WHERE id = ? \
-             AND NOT (consent_method IS 'reconsent' AND consent_withdrawn_at IS NULL)",
+        let views: Option<i64> = sqlx::query_scalar(
+            "UPDATE deliveries SET views = views + 1 WHERE id = \
+             (SELECT id FROM deliveries WHERE campaign_id = ? AND contact_id = ? AND wave >= 0 \
+              ORDER BY state IN ('sent', 'unknown') DESC, wave DESC LIMIT 1) RETURNING views",
         )
-        .bind(consent.at.timestamp())
-        .bind(&consent.text_version)
-        .bind(&consent.ip)
-        .bind(&consent.source)
-        .bind(consent.at.timestamp())
+        .bind(campaign_id)
         .bind(contact_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
-            let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts WHERE id = ?")
-                .bind(contact_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            return Ok(if exists == 0 {
-                Confirm::Gone
-            } else {
-                Confirm::Already
-            });
-        }
-        insert_ledger(&mut tx, contact_id, entry).await?;
-        sqlx::query("DELETE FROM suppressions WHERE contact_id = ? AND reason = 'left'")
-            .bind(contact_id)
-            .execute(&mut *tx)
-            .await?;
-        // A confirmation wins over any pending deletion: the address is alive and willing.
-        sqlx::query("DELETE FROM deletion_queue WHERE contact_id = ?")
-            .bind(contact_id)
-            .execute(&mut *tx)
-            .await?;
-        cancel_reminders(&mut tx, contact_id, campaign_id).await?;
-        if self.webhooks {
-            contact_event(
-                &mut tx,
-                "contact.confirmed",
-                contact_id,
-                campaign_id,
-                consent.at,
-            )
-            .await?;
+        .fetch_optional(&mut *tx)
+        .await?;
+        // The request the answer context names (the latest sent), else the latest of any
+        // fate: a link always comes from some delivery, whose count keeps the ledger short.
+        let first = views.is_none_or(|n| n == 1);
+        if first {
+            insert_ledger(&mut tx, contact_id, entry).await?;
         }
         tx.commit().await?;
-        Ok(Confirm::Recorded)
+        Ok(first)
     }
 
-    /// A withdrawal: the ledger entry, the withdrawal time, suppression and a deletion
-    /// due at once.
-    pub async fn record_leave(
+    /// An answer, decided and written in one write transaction: the contact's consent is
+    /// read inside it and handed to `decide`, so racing clicks are applied one after the
+    /// other and each writes a ledger entry only when it changes something.
+    pub async fn record_answer(
         &self,
-        contact_id: i64,
-        campaign_id: i64,
-        entry: &LedgerEntry,
-        now: Instant,
-    ) -> Result<()> {
+        w: &AnswerWrite<'_>,
+        decide: impl FnOnce(&ConsentRecord) -> Change,
+    ) -> Result<Answered> {
         let mut tx = self.writer.begin().await?;
-        insert_ledger(&mut tx, contact_id, entry).await?;
-        sqlx::query("UPDATE contacts SET consent_withdrawn_at = ?, updated_at = ? WHERE id = ?")
-            .bind(now.timestamp())
-            .bind(now.timestamp())
-            .bind(contact_id)
-            .execute(&mut *tx)
+        let sql = format!("SELECT id, public_id, {COLUMNS} FROM contacts WHERE id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(w.contact_id)
+            .fetch_optional(&mut *tx)
             .await?;
-        suppress(&mut tx, contact_id, "left", now, now).await?;
-        cancel_reminders(&mut tx, contact_id, campaign_id).await?;
-        if self.webhooks {
-            contact_event(&mut tx, "contact.left", contact_id, campaign_id, now).await?;
-            super::webhooks::enqueue_contact_queued(&mut tx, contact_id, now).await?;
-        }
+        let Some(row) = row else {
+            // Erased by a purge between the page and the button.
+            return Ok(Answered {
+                outcome: Outcome::Gone,
+                code: None,
+            });
+        };
+        let stored = stored_from_row(&row)?;
+        let change = decide(&stored.contact.consent);
+        let code = match change {
+            Change::Nothing => {
+                if w.pool {
+                    super::bonus::drawn(&mut tx, w.campaign_id, w.contact_id).await?
+                } else {
+                    None
+                }
+            }
+            Change::Confirm => confirm(&mut tx, w, self.webhooks).await?,
+            Change::Withdraw => {
+                withdraw(&mut tx, w, self.webhooks).await?;
+                None
+            }
+        };
         tx.commit().await?;
-        Ok(())
+        Ok(Answered {
+            outcome: if change == Change::Nothing {
+                Outcome::Unchanged
+            } else {
+                Outcome::Changed
+            },
+            code,
+        })
     }
 }
 
-/// What a confirmation did.
+/// What an answer writes, decided from the consent read inside the transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Confirm {
-    Recorded,
-    /// Confirmed before by this engine and not withdrawn since: nothing written.
-    Already,
+pub enum Change {
+    Nothing,
+    /// The consent given (again): a `confirmed` entry, the thank-you queued once.
+    Confirm,
+    /// The consent withdrawn: suppressed, queued for deletion.
+    Withdraw,
+}
+
+/// One answer to write: `entry` goes to the ledger when something changes.
+pub struct AnswerWrite<'a> {
+    pub contact_id: i64,
+    pub campaign_id: i64,
+    pub entry: &'a LedgerEntry,
+    /// The consent a confirmation records; `None` for a withdrawal.
+    pub consent: Option<&'a NewConsent>,
+    /// The campaign gives codes from a pool: a confirmation draws one.
+    pub pool: bool,
+    pub at: Instant,
+}
+
+/// What an answer did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    pub outcome: Outcome,
+    /// The contact's code from the campaign's pool, when it has one.
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Changed,
+    /// Already so (a double click, a second leave): nothing written.
+    Unchanged,
     /// The contact is no longer there (erased a moment ago): nothing written.
     Gone,
+}
+
+/// The confirmation's writes. A consent given after a withdrawal stands; the thank-you
+/// delivery and the bonus code are once per contact and campaign, however often the
+/// consent comes back.
+async fn confirm(
+    conn: &mut sqlx::SqliteConnection,
+    w: &AnswerWrite<'_>,
+    webhooks: bool,
+) -> Result<Option<String>> {
+    let Some(consent) = w.consent else {
+        anyhow::bail!("a confirmation without the consent to record");
+    };
+    sqlx::query(
+        "UPDATE contacts SET consent_at = ?, consent_method = 'reconsent', consent_prechecked = 0, \
+         consent_bundled = 0, consent_text_version = ?, consent_ip = ?, consent_source = ?, \
+         consent_withdrawn_at = NULL, updated_at = ? WHERE id = ?",
+    )
+    .bind(consent.at.timestamp())
+    .bind(&consent.text_version)
+    .bind(&consent.ip)
+    .bind(&consent.source)
+    .bind(consent.at.timestamp())
+    .bind(w.contact_id)
+    .execute(&mut *conn)
+    .await?;
+    insert_ledger(conn, w.contact_id, w.entry).await?;
+    sqlx::query("DELETE FROM suppressions WHERE contact_id = ? AND reason = 'left'")
+        .bind(w.contact_id)
+        .execute(&mut *conn)
+        .await?;
+    // A confirmation wins over any pending deletion: the address is alive and willing.
+    sqlx::query("DELETE FROM deletion_queue WHERE contact_id = ?")
+        .bind(w.contact_id)
+        .execute(&mut *conn)
+        .await?;
+    cancel_reminders(conn, w.contact_id, w.campaign_id).await?;
+    sqlx::query(
+        "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(w.campaign_id)
+    .bind(w.contact_id)
+    .bind(THANK_YOU_WAVE)
+    .bind(w.at.timestamp())
+    .execute(&mut *conn)
+    .await?;
+    let code = if w.pool {
+        super::bonus::draw(conn, w.campaign_id, w.contact_id, w.at).await?
+    } else {
+        None
+    };
+    if webhooks {
+        contact_event(conn, "contact.confirmed", w.contact_id, w.campaign_id, w.at).await?;
+    }
+    Ok(code)
+}
+
+/// The withdrawal's writes: the time, suppression and a deletion due at once. A
+/// thank-you not sent yet is not sent to someone who has left.
+async fn withdraw(
+    conn: &mut sqlx::SqliteConnection,
+    w: &AnswerWrite<'_>,
+    webhooks: bool,
+) -> Result<()> {
+    insert_ledger(conn, w.contact_id, w.entry).await?;
+    sqlx::query("UPDATE contacts SET consent_withdrawn_at = ?, updated_at = ? WHERE id = ?")
+        .bind(w.at.timestamp())
+        .bind(w.at.timestamp())
+        .bind(w.contact_id)
+        .execute(&mut *conn)
+        .await?;
+    suppress(conn, w.contact_id, "left", w.at, w.at).await?;
+    cancel_reminders(conn, w.contact_id, w.campaign_id).await?;
+    sqlx::query(
+        "UPDATE deliveries SET state = 'cancelled', last_error = 'left before this was sent' \
+         WHERE contact_id = ? AND campaign_id = ? AND wave = ? AND state IN ('queued', 'retry')",
+    )
+    .bind(w.contact_id)
+    .bind(w.campaign_id)
+    .bind(THANK_YOU_WAVE)
+    .execute(&mut *conn)
+    .await?;
+    if webhooks {
+        contact_event(conn, "contact.left", w.contact_id, w.campaign_id, w.at).await?;
+        super::webhooks::enqueue_contact_queued(conn, w.contact_id, w.at).await?;
+    }
+    Ok(())
 }
 
 /// `contact.confirmed` / `contact.left` for the shop, in the answer's transaction.

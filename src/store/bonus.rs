@@ -1,10 +1,10 @@
-//! Bonus code pools (SQLite): loaded at launch, one code per contact, drawn once.
+//! Bonus code pools (SQLite): loaded at launch, one code per contact, drawn once, in the
+//! transaction that records the confirmation.
 
 use super::queue::LaunchTx;
-use super::sqlite::SqliteStore;
 use crate::domain::Instant;
 use anyhow::Result;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 impl LaunchTx {
     /// Loads a campaign's code pool; a code listed twice is kept once.
@@ -23,37 +23,40 @@ impl LaunchTx {
     }
 }
 
-impl SqliteStore {
-    /// The contact's code: the one drawn before, else a free one now; `None` when the
-    /// pool is exhausted.
-    pub async fn draw_bonus_code(
-        &self,
-        campaign_id: i64,
-        contact_id: i64,
-        now: Instant,
-    ) -> Result<Option<String>> {
-        let mut tx = self.writer.begin().await?;
-        let drawn: Option<String> = sqlx::query_scalar(
-            "SELECT code FROM bonus_codes WHERE campaign_id = ? AND contact_id = ?",
-        )
-        .bind(campaign_id)
-        .bind(contact_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if drawn.is_some() {
-            return Ok(drawn);
-        }
-        let code: Option<String> = sqlx::query_scalar(
-            "UPDATE bonus_codes SET contact_id = ?, drawn_at = ? WHERE rowid = \
-             (SELECT rowid FROM bonus_codes WHERE campaign_id = ? AND contact_id IS NULL \
-              ORDER BY rowid LIMIT 1) RETURNING code",
-        )
-        .bind(contact_id)
-        .bind(now.timestamp())
-        .bind(campaign_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(code)
+/// The code drawn for the contact before, if any.
+pub(super) async fn drawn(
+    conn: &mut SqliteConnection,
+    campaign_id: i64,
+    contact_id: i64,
+) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT code FROM bonus_codes WHERE campaign_id = ? AND contact_id = ?")
+            .bind(campaign_id)
+            .bind(contact_id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// The contact's code: the one drawn before, else a free one now; `None` when the pool
+/// is exhausted.
+pub(super) async fn draw(
+    conn: &mut SqliteConnection,
+    campaign_id: i64,
+    contact_id: i64,
+    now: Instant,
+) -> Result<Option<String>> {
+    if let Some(code) = drawn(conn, campaign_id, contact_id).await? {
+        return Ok(Some(code));
     }
+    Ok(sqlx::query_scalar(
+        "UPDATE bonus_codes SET contact_id = ?, drawn_at = ? WHERE rowid = \
+         (SELECT rowid FROM bonus_codes WHERE campaign_id = ? AND contact_id IS NULL \
+          ORDER BY rowid LIMIT 1) RETURNING code",
+    )
+    .bind(contact_id)
+    .bind(now.timestamp())
+    .bind(campaign_id)
+    .fetch_optional(&mut *conn)
+    .await?)
 }

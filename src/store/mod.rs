@@ -11,7 +11,9 @@ mod sqlite;
 mod waves;
 mod webhooks;
 
-pub use answers::{AnswerContext, Confirm, NewConsent, RequestDelivery};
+pub use answers::{
+    AnswerContext, AnswerWrite, Answered, Change, NewConsent, Outcome, RequestDelivery,
+};
 pub use erasure::{Due, Erasure};
 pub use queue::{AnswerCounts, CampaignRow, Claimed, Fate, LaunchTx, QueueState, SlotRequest};
 pub use sqlite::{ImportTx, SqliteStore as Store};

@@ -5,17 +5,25 @@
 //! | [`routes`] | `GET`/`HEAD /r/{token}` (a page, a view counted), `POST /r/{token}/confirm`, `POST /r/{token}/leave`, `POST /u/{token}` (RFC 8058), `GET /healthz` |
 //! | [`pages`] | the request, thank-you and goodbye pages in five languages; one 404 for every bad link |
 //! | `schedule` | every few seconds: reminder waves that have come due ([`crate::campaign::reminders`]) and webhook deliveries ([`crate::webhooks`]); every minute: deadlines and purge ([`crate::purge`]) |
-//! | [`thanks`] | the thank-you e-mail with the bonus code, in the background after a confirmation |
+//! | [`decide`] | what an answer changes, from the consent as it stands (pure) |
+//! | [`client`] | the client's address: the peer, or behind a trusted proxy its `X-Forwarded-For` (pure) |
+//! | [`limit`] | requests per client address on the link routes; beyond them 429 |
 //! | [`scanners`] | which user agents are mail scanners, not people (pure) |
+//!
+//! A confirmation queues the thank-you e-mail as a delivery of wave
+//! [`crate::store::THANK_YOU_WAVE`] in its own transaction: the sender sends it, once,
+//! even if the server restarts in between.
 //!
 //! Scanners fetch every link in a message, so a GET or HEAD never changes consent: only
 //! the POST from a button does. Answers too soon after delivery, or from a scanner's
 //! user agent, are recorded but flagged `suspect`.
 
+pub mod client;
+pub mod decide;
+pub mod limit;
 pub mod pages;
 pub mod routes;
 pub mod scanners;
-pub mod thanks;
 
 use crate::campaign::Campaign;
 use crate::config::Config;
@@ -23,8 +31,9 @@ use crate::send::{Clock, SendOptions, Sender};
 use crate::store::{CampaignRow, Store};
 use crate::tokens::LinkSigner;
 use anyhow::{Context, Result};
+use axum::extract::ConnectInfo;
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -39,6 +48,7 @@ pub struct Shared {
     pub signer: LinkSigner,
     pub config: Config,
     pub clock: Clock,
+    pub limiter: limit::Limiter,
     /// Launched campaigns, parsed once, by the hash of their definition: every answer
     /// needs one, and a launched definition never changes.
     campaigns: Mutex<HashMap<String, Arc<Campaign>>>,
@@ -57,12 +67,37 @@ impl AppState {
         Ok(Self {
             inner: Arc::new(Shared {
                 signer: LinkSigner::new(secrets.link_key),
+                limiter: limit::Limiter::new(&config.web),
                 store,
                 config,
                 clock,
                 campaigns: Mutex::default(),
             }),
         })
+    }
+
+    /// The client's address, as [`client::client_ip`] reads it from the request.
+    pub fn client_ip(
+        &self,
+        headers: &axum::http::HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> IpAddr {
+        let peer = extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), |c| c.0.ip());
+        let values = |name| -> Vec<&str> {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect()
+        };
+        client::client_ip(
+            peer,
+            &values("x-forwarded-for"),
+            &values("forwarded"),
+            &self.config.web.trusted_proxies,
+        )
     }
 
     pub fn campaign(&self, row: &CampaignRow) -> Result<Arc<Campaign>> {
@@ -116,13 +151,7 @@ pub async fn serve(state: AppState, bind: &str) -> Result<()> {
     });
     eprintln!("Answering links on http://{addr} and sending due waves (Ctrl-C to stop)");
     let app = routes::router(state);
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("the web server stopped");
+    let served = listen(listener, app).await;
     let _ = stop_tx.send(true);
     sender_stop.store(true, Ordering::Relaxed);
     let _ = scheduler.await;
@@ -132,10 +161,70 @@ pub async fn serve(state: AppState, bind: &str) -> Result<()> {
     Ok(())
 }
 
+/// A client must send a request's head within this; an idle keep-alive connection is
+/// closed after it too.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// What a request may take, start to end, before it is answered 503.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// How long requests in flight may finish after a stop signal.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// HTTP/1.1 with timeouts a slow or idle client cannot outwait (`axum::serve` sets
+/// none), until a stop signal; then connections in flight finish, within [`DRAIN`].
+async fn listen(listener: tokio::net::TcpListener, app: axum::Router) -> Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: pass, rather than spin.
+                    tracing::warn!("accepting a connection: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let service =
+            app.clone()
+                .map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    req
+                });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(
+                TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(service),
+            );
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection from {peer}: {e}");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after {DRAIN:?}: closed");
+    }
+    Ok(())
+}
+
 async fn schedule(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut last_purge: Option<std::time::Instant> = None;
     loop {
         let now = state.clock.now();
+        state.limiter.forget_idle();
         if let Err(e) = crate::campaign::reminders::enqueue_due_waves(&state.store, now).await {
             tracing::error!("queueing reminder waves: {e:#}");
         }

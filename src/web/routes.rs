@@ -2,34 +2,54 @@
 //! one-click link in a browser. Only a POST changes anything; every token failure,
 //! and every token whose contact or campaign is gone, answers the same 404.
 
+use super::decide::{Reply, decide};
 use super::pages::{self, Facts};
-use super::thanks::{self, Thanks};
-use super::{AppState, scanners};
+use super::{AppState, limit, scanners};
 use crate::campaign::Campaign;
 use crate::campaign::definition::BonusCode;
 use crate::domain::{Instant, Locale};
-use crate::store::{AnswerContext, Confirm, LedgerEntry, NewConsent};
+use crate::store::{AnswerContext, AnswerWrite, Answered, LedgerEntry, NewConsent, Outcome};
 use crate::tokens::{Purpose, TokenClaims};
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+    let links = Router::new()
         // axum answers HEAD from the GET handler, without the body: a view is counted.
         .route("/r/{token}", get(page))
         .route("/r/{token}/confirm", post(confirm))
         .route("/r/{token}/leave", post(leave))
         .route("/u/{token}", get(unsubscribe_page).post(one_click))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            limit::per_client,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(links)
         .fallback(|| async { WebError::NotFound })
-        .layer(axum::middleware::map_response(private_headers))
+        .layer(middleware::from_fn(deadline))
+        .layer(middleware::map_response(private_headers))
         .with_state(state)
+}
+
+/// A request that takes too long is answered and dropped: its transaction, if any, is
+/// rolled back.
+async fn deadline(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(super::REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => WebError::Internal(anyhow::anyhow!(
+            "the request took longer than {:?}",
+            super::REQUEST_TIMEOUT
+        ))
+        .into_response(),
+    }
 }
 
 /// Pages behind personal links are never cached, indexed, framed or leaked by referrer.
@@ -91,18 +111,14 @@ struct Requester {
     user_agent: Option<String>,
 }
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Requester {
+impl axum::extract::FromRequestParts<AppState> for Requester {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &S,
+        s: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        // Behind no proxy the peer is the person's address; the server always provides it.
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(String::new, |ConnectInfo(a)| a.ip().to_string());
+        let ip = s.client_ip(&parts.headers, &parts.extensions).to_string();
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -247,13 +263,6 @@ async fn confirm(
 ) -> Result<Html<String>, WebError> {
     let now = s.clock.now();
     let a = s.answer(&token, &[Purpose::Confirm], now).await?;
-    let consent = &a.ctx.contact.contact.consent;
-    let already = consent.method == Some(crate::domain::ConsentMethod::Reconsent)
-        && consent.withdrawn_at.is_none();
-    if already {
-        let code = s.bonus_code(&a, now).await;
-        return Ok(Html(pages::thanks(&facts(&a), code.as_deref(), true)));
-    }
     // A suspect confirmation is still recorded: a person can be quick, or use a
     // scanner-like browser; the flag keeps it apart in the statistics.
     let shown = sha256_hex(&s.request_page(&a, &token)?);
@@ -268,36 +277,12 @@ async fn confirm(
             entry.wave.as_deref().unwrap_or("?")
         ),
     };
-    let outcome = s
-        .store
-        .record_confirm(a.ctx.contact.id, a.ctx.campaign.id, &entry, &new)
+    let answered = s
+        .record(&a, &entry, Some(&new), Reply::Confirm, now)
         .await?;
-    if outcome == Confirm::Gone {
-        // Erased by a purge between the page and the button: refused like any unknown link.
-        return Err(WebError::NotFound);
-    }
-    let first = outcome == Confirm::Recorded;
-    let code = s.bonus_code(&a, now).await;
-    let page = pages::thanks(&facts(&a), code.as_deref(), !first);
-    if !first {
-        return Ok(Html(page));
-    }
-    let mail = Thanks {
-        contact: a.ctx.contact,
-        campaign: a.campaign,
-        locale: a.locale,
-        code,
-        claims: a.claims,
-        wave: entry.wave,
-    };
-    let state = s.clone();
-    tokio::spawn(async move {
-        let to = mail.contact.id;
-        if let Err(e) = thanks::send(state, mail, now).await {
-            tracing::warn!(contact = to, "the thank-you e-mail was not sent: {e:#}");
-        }
-    });
-    Ok(Html(page))
+    let code = s.bonus_code(&a, &answered);
+    let already = answered.outcome == Outcome::Unchanged;
+    Ok(Html(pages::thanks(&facts(&a), code.as_deref(), already)))
 }
 
 async fn leave(
@@ -335,7 +320,9 @@ impl AppState {
         now: Instant,
     ) -> Result<Html<String>, WebError> {
         let entry = self.entry("viewed", a, who, Some(sha256_hex(&html)), now);
-        self.store.record_event(a.ctx.contact.id, &entry).await?;
+        self.store
+            .record_view(a.ctx.contact.id, a.ctx.campaign.id, &entry)
+            .await?;
         Ok(Html(html))
     }
 }
@@ -363,54 +350,56 @@ impl AppState {
         who: Requester,
         now: Instant,
     ) -> Result<(), WebError> {
-        if already_left(a) {
-            return Ok(());
-        }
         let entry = self.entry(event, a, &who, page_sha256, now);
-        self.store
-            .record_leave(a.ctx.contact.id, a.ctx.campaign.id, &entry, now)
-            .await?;
+        self.record(a, &entry, None, Reply::Leave, now).await?;
         Ok(())
     }
-}
 
-/// Withdrawn, and no consent given since: leaving again records nothing new.
-fn already_left(a: &Answer) -> bool {
-    let c = &a.ctx.contact.contact.consent;
-    c.withdrawn_at
-        .is_some_and(|w| c.at.is_none_or(|at| at <= w))
-}
-
-impl AppState {
-    /// The contact's bonus code: the campaign's static code, or one drawn from its pool
-    /// (the same one every time). An exhausted pool warns and shows no code; the
-    /// confirmation stands whatever happens here.
-    async fn bonus_code(&self, a: &Answer, now: Instant) -> Option<String> {
-        let drawn = match &a.campaign.bonus.code {
-            BonusCode::Static(code) => return Some(code.clone()).filter(|c| !c.is_empty()),
-            BonusCode::Pool(_) => {
-                self.store
-                    .draw_bonus_code(a.ctx.campaign.id, a.ctx.contact.id, now)
-                    .await
-            }
+    /// Decides and writes in the store's one write transaction (see [`decide`]).
+    async fn record(
+        &self,
+        a: &Answer,
+        entry: &LedgerEntry,
+        consent: Option<&NewConsent>,
+        reply: Reply,
+        now: Instant,
+    ) -> Result<Answered, WebError> {
+        let write = AnswerWrite {
+            contact_id: a.ctx.contact.id,
+            campaign_id: a.ctx.campaign.id,
+            entry,
+            consent,
+            pool: matches!(a.campaign.bonus.code, BonusCode::Pool(_)),
+            at: now,
         };
-        match drawn {
-            Ok(Some(code)) => Some(code),
-            Ok(None) => {
-                tracing::warn!(
-                    campaign = a.campaign.name,
-                    "the bonus code pool is exhausted: a confirmation got no code; add codes and send them by hand"
-                );
-                eprintln!(
-                    "warning: campaign {}: the bonus code pool is exhausted; a confirmed contact got no code",
-                    a.campaign.name
-                );
-                None
-            }
-            Err(e) => {
-                tracing::error!("drawing a bonus code: {e:#}");
-                None
-            }
+        let answered = self
+            .store
+            .record_answer(&write, |c| decide(c, reply))
+            .await?;
+        if answered.outcome == Outcome::Gone {
+            // Erased by a purge between the page and the button: refused like any unknown link.
+            return Err(WebError::NotFound);
         }
+        Ok(answered)
+    }
+
+    /// The contact's bonus code: the campaign's static code, or the one drawn from its
+    /// pool when the confirmation was recorded. An exhausted pool warns and shows no
+    /// code; the confirmation stands whatever happens here.
+    fn bonus_code(&self, a: &Answer, answered: &Answered) -> Option<String> {
+        if let BonusCode::Static(code) = &a.campaign.bonus.code {
+            return Some(code.clone()).filter(|c| !c.is_empty());
+        }
+        if answered.code.is_none() && answered.outcome == Outcome::Changed {
+            tracing::warn!(
+                campaign = a.campaign.name,
+                "the bonus code pool is exhausted: a confirmation got no code; add codes and send them by hand"
+            );
+            eprintln!(
+                "warning: campaign {}: the bonus code pool is exhausted; a confirmed contact got no code",
+                a.campaign.name
+            );
+        }
+        answered.code.clone()
     }
 }
