@@ -288,8 +288,10 @@ async fn confirm_leave_and_one_click_by_post_with_full_proof() {
     assert!(e["policy_version"].as_str().unwrap().starts_with("policy-"));
     assert_eq!(e["suspect"], false);
     assert_eq!(sb.json(&["explain", &a.to])["class"], "valid");
-    // The thank-you e-mail is queued for the sender in the same transaction, once.
+    // The thank-you e-mail is queued for the sender in the same transaction, once,
+    // and the sender in `serve` sends it.
     assert_eq!(thank_yous(&sb, &a.to).await, 1);
+    assert_eq!(thank_you_mails(&sb, &a.to).await, 1);
 
     // A double click: two POSTs at once record one confirmation.
     let e = &mails[4];
@@ -494,6 +496,8 @@ async fn reminder_waves_reach_exactly_the_silent_contacts() {
             let res = http.post(url(&path)).send().await.unwrap();
             assert_eq!(res.status(), status, "{path}");
         }
+        // The confirmer's thank-you goes out now, not with the reminders below.
+        assert_eq!(thank_you_mails(&sb, &mails[0].to).await, 1);
     }
     let silent: std::collections::BTreeSet<String> =
         mails.iter().skip(3).map(|m| m.to.clone()).collect();
@@ -787,6 +791,42 @@ async fn thank_yous(sb: &Sandbox, email: &str) -> i64 {
     .await
 }
 
+/// Waits until the contact's thank-you has its final fate (sent, or cancelled by a
+/// leave), then counts the thank-you mails to that address in the `file://` outbox of
+/// [`serve`] (the requests went to a Maildir, so the outbox holds only thank-yous).
+async fn thank_you_mails(sb: &Sandbox, email: &str) -> usize {
+    let start = std::time::Instant::now();
+    while count_for(
+        sb,
+        "SELECT count(*) FROM deliveries WHERE wave = -1 \
+         AND state IN ('queued', 'claimed', 'sending', 'retry') \
+         AND contact_id = (SELECT id FROM contacts WHERE email_key = ?)",
+        email,
+    )
+    .await
+        > 0
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the thank-you to {email} was never sent"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Ok(files) = std::fs::read_dir(sb.path("outbox")) else {
+        return 0;
+    };
+    files
+        .flatten()
+        .filter(|f| f.path().extension().is_some_and(|e| e == "eml"))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+            text.lines().any(|l| {
+                l.to_ascii_lowercase().starts_with("to:") && l.to_lowercase().contains(email)
+            })
+        })
+        .count()
+}
+
 fn answers(sb: &Sandbox, email: &str) -> Vec<String> {
     entries(sb, email)
         .iter()
@@ -818,6 +858,10 @@ async fn racing_confirms_and_leaves_on_one_contact_end_in_one_state_with_one_tha
         thank_yous(&sb, &m.to).await,
         1,
         "one thank-you, however many clicks"
+    );
+    assert!(
+        thank_you_mails(&sb, &m.to).await <= 1,
+        "at most one thank-you mail, however many clicks"
     );
     // Every entry is a real change: confirmed and left alternate, the last one stands.
     let seen = answers(&sb, &m.to);
@@ -871,6 +915,10 @@ async fn confirming_again_after_leaving_brings_the_consent_back_without_a_second
     assert_eq!(answers(&sb, &m.to), ["confirmed", "left", "confirmed"]);
     assert_eq!(sb.json(&["explain", &m.to])["class"], "valid");
     assert_eq!(thank_yous(&sb, &m.to).await, 1, "no second thank-you");
+    assert!(
+        thank_you_mails(&sb, &m.to).await <= 1,
+        "no second thank-you"
+    );
     let codes = count_for(
         &sb,
         "SELECT count(*) FROM bonus_codes WHERE contact_id = \
@@ -1058,4 +1106,32 @@ async fn the_ledger_records_the_address_a_trusted_proxy_forwards_and_no_other() 
         200
     );
     assert_eq!(ip_of(&mails[1]), "127.0.0.1", "a header anyone can send");
+}
+
+/// DESIGN §7 case 11: the page said "thank you", then the server died at once. The
+/// confirmation is in the ledger, and the thank-you mail goes out once after a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_right_after_a_confirmation_still_sends_the_thank_you_once() {
+    let (sb, mails, _) = sent().await;
+    let m = &mails[0];
+    {
+        let server = serve(&sb, LATER);
+        let res = client()
+            .post(format!("{}/r/{}/confirm", server.base, m.confirm))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        // Dropping the server kills it with SIGKILL: nothing is finished on the way out.
+    }
+    assert_eq!(answers(&sb, &m.to), ["confirmed"]);
+    let server = serve(&sb, LATER);
+    assert_eq!(thank_you_mails(&sb, &m.to).await, 1);
+    assert!(server.stop().success());
+    assert_eq!(thank_you_mails(&sb, &m.to).await, 1, "and only once");
+    let thanked = entries(&sb, &m.to)
+        .iter()
+        .filter(|e| e["event"] == "thanked")
+        .count();
+    assert_eq!(thanked, 1, "the ledger records the thank-you sent");
 }
