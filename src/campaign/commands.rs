@@ -49,8 +49,9 @@ fn print_check(file: &Path, r: &CheckReport) {
             r.locales.join(", ")
         );
         outln!(
-            "  every e-mail has the sender (name, legal entity, address), benefits, bonus and code, \
-privacy-policy link, confirm and leave buttons, contact details, purpose and frequency"
+            "  every e-mail has the sender (name, legal entity, address), benefits, the bonus (its \
+code only after confirming), privacy-policy link, confirm and leave buttons, contact details, \
+purpose and frequency"
         );
     } else {
         let n = r.problems.len();
