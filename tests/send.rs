@@ -445,8 +445,8 @@ async fn senders_sharing_a_campaign_share_its_rate() {
             k,
             period: quota.period,
         };
-        let (tat, _) = store
-            .journal(&[], &[], &[request], reconsent::domain::from_unix(0))
+        let tat = store
+            .journal(&[], &[request], reconsent::domain::from_unix(0))
             .await
             .unwrap();
         all.extend(slots(tat[0], k, quota, asked));

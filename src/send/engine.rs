@@ -3,15 +3,15 @@
 //! ```text
 //!  dispatcher: claim (batch, lease, lawful?) ─► job channel
 //!    ─► preparer: render ─► ready queue (≤ 2 batches)
-//!    ─► N connections: next slot of the campaign's schedule, mark `sending`, SMTP ─► journal
-//!  journal: the one writer: marks (group commit), outcomes (gathered), slot reservations
+//!    ─► N connections: next slot of the campaign's schedule, SMTP ─► journal
+//!                      (each body recorded in the wire log just before it goes)
+//!  journal: the one writer: outcomes (gathered), slot reservations
 //! ```
 //!
-//! The `sending` mark is committed right before the message's own SMTP transaction, so
-//! a crash leaves `sending` (fate unknown, counted, never resent) only for the messages
-//! that were on the wire; everything else it had claimed is still `claimed`, and goes
-//! back to the queue when the lease runs out. Rendering runs ahead of the connections;
-//! the marks of all connections share the journal's commits.
+//! A sender that dies leaves its claims `claimed`. When their lease runs out, those its
+//! wire log names (the server had the message, its answer never came) become `unknown`,
+//! counted and never resent; the rest go back to the queue. Rendering runs ahead of the
+//! connections, so neither the templates nor the database make a message miss its slot.
 
 use super::clock::Clock;
 use super::eligibility;
@@ -21,7 +21,7 @@ use super::pace::{Pace, Quota, unix_micros};
 use super::transport::{Transport, TransportConfig};
 use crate::campaign::kit::Kit;
 use crate::config::Config;
-use crate::store::{Claimed, Fate, SlotRequest, Store};
+use crate::store::{Claimed, Fate, SlotRequest, Store, WireLog};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -176,6 +176,7 @@ impl Sender {
         let (ready_tx, ready_rx) = mpsc::channel::<Ready>(READY);
         let ready_rx = Arc::new(tokio::sync::Mutex::new(ready_rx));
         let (journal_tx, journal_rx) = mpsc::channel::<Write>(4096);
+        let wire = Arc::new(self.store.wire_log(&self.worker)?);
         let mut tasks = tokio::task::JoinSet::new();
         let journal = tokio::spawn(journal(
             self.store.clone(),
@@ -194,6 +195,7 @@ impl Sender {
             let transport = Transport::new(&transport)?;
             tasks.spawn(connection_task(
                 transport,
+                wire.clone(),
                 ready_rx.clone(),
                 self.stop.clone(),
                 journal_tx.clone(),
@@ -228,6 +230,10 @@ impl Sender {
         journal.await.context("the journal stopped")??;
         renew.abort();
         result?;
+        // Every claim is settled: what the log says no longer matters.
+        if let Ok(wire) = Arc::try_unwrap(wire) {
+            wire.remove();
+        }
         // Campaigns the server made us pause: say why.
         for (id, (kit, flag)) in &kits {
             if flag.load(Ordering::Relaxed)
@@ -526,20 +532,9 @@ async fn prepare(
     }
 }
 
-/// Marks a message `sending` just before it goes; false if it must not go (its
-/// contact was erased or suppressed meanwhile: the journal cancelled it) or the
-/// journal is gone (the claim's lease runs out and it is queued again).
-async fn mark(journal: &mpsc::Sender<Write>, delivery_id: i64) -> bool {
-    let (ack_tx, ack_rx) = oneshot::channel();
-    journal
-        .send(Write::Mark(vec![delivery_id], ack_tx))
-        .await
-        .is_ok()
-        && ack_rx.await.unwrap_or(false)
-}
-
 async fn connection_task(
     mut transport: Transport,
+    wire: Arc<WireLog>,
     ready: Arc<tokio::sync::Mutex<mpsc::Receiver<Ready>>>,
     stop: Arc<AtomicBool>,
     journal: mpsc::Sender<Write>,
@@ -559,15 +554,13 @@ async fn connection_task(
             }
             continue;
         }
-        if !mark(&journal, c.delivery_id).await {
-            continue;
-        }
         let result = transport
             .send(
                 &message.envelope_from,
                 &message.envelope_to,
                 &message.message_id,
                 &message.bytes,
+                &mut || wire.record(c.delivery_id),
             )
             .await;
         let fate = match result {
@@ -628,9 +621,6 @@ const GATHER_OUTCOMES: Duration = Duration::from_millis(10);
 
 /// What a connection asks the journal to write.
 enum Write {
-    /// Mark these deliveries `sending`; answer once that is committed, true if all
-    /// of them were (false: cancelled, their contact is gone or suppressed).
-    Mark(Vec<i64>, oneshot::Sender<bool>),
     Done(Vec<Done>),
     /// Reserve slots of a campaign's throttle; answer with the schedule's time after them.
     Reserve(SlotRequest, oneshot::Sender<Option<i64>>),
@@ -648,23 +638,17 @@ async fn journal(
     let mut writes = Vec::new();
     while rx.recv_many(&mut writes, 2_048).await > 0 {
         // Nobody waits for outcomes: gathered for a few milliseconds they make one
-        // commit instead of one per message. Marks and slots are awaited: they go at once.
+        // commit instead of one per message. Slots are awaited: they go at once.
         let deadline = tokio::time::Instant::now() + GATHER_OUTCOMES;
         while writes.iter().all(|w| matches!(w, Write::Done(_)))
             && let Ok(n) = tokio::time::timeout_at(deadline, rx.recv_many(&mut writes, 2_048)).await
             && n > 0
         {}
-        let mut marks = Vec::new();
-        let mut acks = Vec::new();
         let mut done = Vec::new();
         let mut requests = Vec::new();
         let mut replies = Vec::new();
         for w in writes.drain(..) {
             match w {
-                Write::Mark(ids, ack) => {
-                    marks.extend(ids.iter().copied());
-                    acks.push((ids, ack));
-                }
                 Write::Reserve(request, reply) => {
                     requests.push(request);
                     replies.push(reply);
@@ -687,15 +671,10 @@ async fn journal(
                 }
             }
         }
-        let result = store.journal(&marks, &done, &requests, clock.now()).await;
-        let marked: std::collections::HashSet<i64> = match &result {
-            Ok((_, marked)) => marked.iter().copied().collect(),
-            Err(_) => Default::default(),
-        };
-        for (ids, ack) in acks {
-            let _ = ack.send(ids.iter().all(|id| marked.contains(id)));
-        }
-        let (tats, _) = result.context("cannot record what was sent")?;
+        let tats = store
+            .journal(&done, &requests, clock.now())
+            .await
+            .context("cannot record what was sent")?;
         for (reply, tat) in replies.into_iter().zip(tats) {
             let _ = reply.send(Some(tat));
         }

@@ -128,19 +128,24 @@ impl Transport {
         })
     }
 
-    /// Hands one message over. `from` and `to` are envelope addresses.
+    /// Hands one message over. `from` and `to` are envelope addresses. `on_the_wire`
+    /// runs right before the body goes out, and if it fails the body does not.
     pub async fn send(
         &mut self,
         from: &str,
         to: &str,
         message_id: &str,
         bytes: &[u8],
+        on_the_wire: &mut (dyn FnMut() -> std::io::Result<()> + Send),
     ) -> Result<(), (Failure, Phase)> {
         match self {
-            Self::File(dir) => write_eml(dir, message_id, bytes)
-                .await
-                .map_err(|e| (Failure::Connection(format!("{e:#}")), Phase::Connect)),
-            Self::Smtp(session) => session.send(from, to, bytes).await,
+            Self::File(dir) => {
+                on_the_wire().map_err(|e| (not_recorded(e), Phase::Connect))?;
+                write_eml(dir, message_id, bytes)
+                    .await
+                    .map_err(|e| (Failure::Connection(format!("{e:#}")), Phase::Connect))
+            }
+            Self::Smtp(session) => session.send(from, to, bytes, on_the_wire).await,
         }
     }
 
@@ -263,7 +268,13 @@ impl SmtpSession {
         Ok((conn, pipelining))
     }
 
-    async fn send(&mut self, from: &str, to: &str, bytes: &[u8]) -> Result<(), (Failure, Phase)> {
+    async fn send(
+        &mut self,
+        from: &str,
+        to: &str,
+        bytes: &[u8],
+        on_the_wire: &mut (dyn FnMut() -> std::io::Result<()> + Send),
+    ) -> Result<(), (Failure, Phase)> {
         let mut conn = match self.conn.take() {
             Some(conn) if !conn.has_broken() => conn,
             _ => self.connect().await.map_err(|f| (f, Phase::Connect))?,
@@ -324,6 +335,12 @@ impl SmtpSession {
                 conn.abort().await;
             }
             return Err(envelope_err(e));
+        }
+        if let Err(e) = on_the_wire() {
+            // The server waits for a body that will not come: dropping the connection
+            // ends the transaction with nothing delivered.
+            conn.abort().await;
+            return Err((not_recorded(e), Phase::Envelope));
         }
         let body = match std::str::from_utf8(bytes) {
             // One write for the whole body and its final dot.
@@ -407,6 +424,14 @@ impl std::fmt::Display for Body<'_> {
             "\r\n.\r\n"
         })
     }
+}
+
+/// The record that a body is about to go out could not be written: nothing is sent
+/// without it, so a crash can never leave a delivered message looking unsent.
+fn not_recorded(e: std::io::Error) -> Failure {
+    Failure::Connection(format!(
+        "not sent: cannot record the message as on its way ({e})"
+    ))
 }
 
 enum ConnectError {

@@ -10,6 +10,7 @@ mod queue;
 mod sqlite;
 mod waves;
 mod webhooks;
+mod wire;
 
 pub use answers::{
     AnswerContext, AnswerWrite, Answered, Change, NewConsent, Outcome, RequestDelivery,
@@ -18,6 +19,7 @@ pub use erasure::{Due, Erasure};
 pub use queue::{AnswerCounts, CampaignRow, Claimed, Fate, LaunchTx, QueueState, SlotRequest};
 pub use sqlite::{ImportTx, SqliteStore as Store};
 pub use webhooks::OutboxEvent;
+pub use wire::WireLog;
 
 use crate::domain::{Contact, Instant};
 

@@ -250,29 +250,65 @@ impl SqliteStore {
         Ok(done.rows_affected())
     }
 
-    /// Deliveries left by senders that stopped: never-started ones go back to the
-    /// queue; started ones become `unknown`. Returns (requeued, unknown).
+    /// Deliveries left by senders that stopped (their lease ran out): those a sender
+    /// put on the wire become `unknown`, never resent; the rest go back to the queue.
+    /// Returns (requeued, unknown).
     pub async fn recover_abandoned(&self, now: Instant) -> Result<(u64, u64)> {
         let mut tx = self.writer.begin().await?;
-        let requeued = sqlx::query(
+        let rows: Vec<(i64, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, worker, state FROM deliveries \
+             WHERE state IN ('claimed', 'sending') AND lease_until < ?",
+        )
+        .bind(now.timestamp())
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok((0, 0));
+        }
+        let mut workers: Vec<&str> = rows.iter().filter_map(|(_, w, _)| w.as_deref()).collect();
+        workers.sort_unstable();
+        workers.dedup();
+        let wire = self.on_the_wire(&workers);
+        let (mut unknown, mut requeued) = (Vec::new(), Vec::new());
+        for (id, worker, state) in &rows {
+            // `sending` is how an earlier version marked what it was about to send.
+            let sent = state == "sending"
+                || worker
+                    .as_ref()
+                    .and_then(|w| wire.get(w))
+                    .is_some_and(|ids| ids.contains(id));
+            if sent { &mut unknown } else { &mut requeued }.push(*id);
+        }
+        sqlx::query(
             "UPDATE deliveries SET state = 'queued', worker = NULL, lease_until = NULL \
-             WHERE state = 'claimed' AND lease_until < ?",
+             WHERE id IN (SELECT value FROM json_each(?))",
         )
-        .bind(now.timestamp())
+        .bind(serde_json::to_string(&requeued)?)
         .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let unknown = sqlx::query(
+        .await?;
+        sqlx::query(
             "UPDATE deliveries SET state = 'unknown', worker = NULL, lease_until = NULL, \
-             last_error = 'the sender stopped while handing this message to the mail server; not resent, to avoid a duplicate' \
-             WHERE state = 'sending' AND lease_until < ?",
+             attempts = attempts + 1, last_error = 'the sender stopped while the mail server had \
+             this message and before it answered; not resent, to avoid a duplicate' \
+             WHERE id IN (SELECT value FROM json_each(?))",
         )
-        .bind(now.timestamp())
+        .bind(serde_json::to_string(&unknown)?)
         .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .await?;
+        let still_held: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT worker FROM deliveries \
+             WHERE state IN ('claimed', 'sending') AND worker IS NOT NULL",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok((requeued, unknown))
+        let done: Vec<&str> = workers
+            .into_iter()
+            .filter(|w| !still_held.iter().any(|h| h == w))
+            .collect();
+        self.remove_wire_logs(&done);
+        Ok((requeued.len() as u64, unknown.len() as u64))
     }
 
     /// Claims up to `limit` due deliveries of a campaign for `worker`: thank-you mails
@@ -406,17 +442,15 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// One transaction for a sender's writes: outcomes of finished messages, slots of
-    /// the throttle, then the `sending` marks of the messages about to leave. One commit
-    /// serves every connection. Returns the schedule's time after each slot request, and
-    /// the deliveries marked (those left out were cancelled: their contact is gone).
+    /// One transaction for a sender's writes: outcomes of finished messages and slots
+    /// of the throttle. One commit serves every connection. Returns the schedule's time
+    /// after each slot request.
     pub async fn journal(
         &self,
-        marks: &[i64],
         results: &[(i64, i64, i64, Fate)],
         slots: &[SlotRequest],
         now: Instant,
-    ) -> Result<(Vec<i64>, Vec<i64>)> {
+    ) -> Result<Vec<i64>> {
         let mut tx = self.writer.begin().await?;
         let mut tats = Vec::with_capacity(slots.len());
         for r in slots {
@@ -446,35 +480,8 @@ impl SqliteStore {
             )
             .await?;
         }
-        // The last look before a message leaves: a contact erased or suppressed since
-        // the claim is not written to, and its delivery is cancelled instead.
-        let mut marked = Vec::with_capacity(marks.len());
-        if !marks.is_empty() {
-            let ids = serde_json::to_string(marks)?;
-            marked = sqlx::query_scalar(
-                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1 \
-                 WHERE state = 'claimed' AND id IN (SELECT value FROM json_each(?1)) \
-                   AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = deliveries.contact_id) \
-                   AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.contact_id = deliveries.contact_id) \
-                 RETURNING id",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?;
-            if marked.len() < marks.len() {
-                sqlx::query(
-                    "UPDATE deliveries SET state = 'cancelled', worker = NULL, lease_until = NULL, \
-                     last_error = CASE WHEN EXISTS (SELECT 1 FROM contacts c WHERE c.id = deliveries.contact_id) \
-                                  THEN 'suppressed' ELSE 'erased' END \
-                     WHERE state = 'claimed' AND id IN (SELECT value FROM json_each(?1))",
-                )
-                .bind(&ids)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
         tx.commit().await?;
-        Ok((tats, marked))
+        Ok(tats)
     }
 
     /// Whether there is work: for `send --until-idle`.
@@ -570,7 +577,7 @@ async fn record_sent(
     for chunk in sent.chunks(200) {
         let mut qb = QueryBuilder::<Sqlite>::new(
             "UPDATE deliveries SET state = 'sent', worker = NULL, lease_until = NULL, last_error = NULL, \
-             message_id = v.mid, content_sha256 = v.sha, sent_at = ",
+             attempts = attempts + 1, message_id = v.mid, content_sha256 = v.sha, sent_at = ",
         );
         qb.push_bind(now.timestamp());
         qb.push(" FROM (");
@@ -608,7 +615,7 @@ async fn record_other(
     let set = |state: &'static str, error: &str, due_at: Option<i64>| {
         sqlx::query(
             "UPDATE deliveries SET state = ?, worker = NULL, lease_until = NULL, last_error = ?, \
-             due_at = COALESCE(?, due_at) WHERE id = ?",
+             attempts = attempts + 1, due_at = COALESCE(?, due_at) WHERE id = ?",
         )
         .bind(state)
         .bind(error.to_string())
@@ -643,7 +650,7 @@ async fn record_other(
             // Not the recipient's fault: the attempt is not counted against them.
             sqlx::query(
                 "UPDATE deliveries SET state = 'queued', worker = NULL, lease_until = NULL, \
-                 attempts = max(attempts - 1, 0), last_error = ? WHERE id = ?",
+                 last_error = ? WHERE id = ?",
             )
             .bind(reason)
             .bind(delivery_id)
@@ -697,7 +704,6 @@ async fn release(conn: &mut sqlx::SqliteConnection, ids: &[i64]) -> Result<()> {
     for chunk in ids.chunks(500) {
         let mut qb = QueryBuilder::<Sqlite>::new(
             "UPDATE deliveries SET worker = NULL, lease_until = NULL, \
-             attempts = CASE WHEN state = 'sending' THEN max(attempts - 1, 0) ELSE attempts END, \
              state = CASE (SELECT state FROM campaigns c WHERE c.id = deliveries.campaign_id) \
              WHEN 'cancelled' THEN 'cancelled' ELSE 'queued' END \
              WHERE state IN ('claimed', 'sending') AND id IN (",
