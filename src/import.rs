@@ -19,7 +19,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 /// The import columns (DESIGN §3), in the order `Fields` holds them.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
     "email",
     "name",
     "locale",
@@ -36,6 +36,7 @@ pub const COLUMNS: [&str; 16] = [
     "consent_source",
     "consent_withdrawn_at",
     "legal_hold",
+    "external_id",
 ];
 type Fields = [Option<String>; COLUMNS.len()];
 
@@ -311,6 +312,7 @@ pub fn parse_row(fields: Fields) -> Result<Contact, String> {
         consent_source,
         consent_withdrawn_at,
         legal_hold,
+        external_id,
     ] = fields.map(|f| f.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
     let mut errors = Vec::new();
     let email = check(
@@ -406,6 +408,7 @@ pub fn parse_row(fields: Fields) -> Result<Contact, String> {
             withdrawn_at,
         },
         legal_hold,
+        external_id,
     })
 }
 

@@ -18,9 +18,11 @@ pub struct Due {
 /// What to erase: the contact, its tombstone key, the reason.
 pub struct Erasure {
     pub contact_id: i64,
-    /// For the `contact.purged` webhook: the shop erases by its own key, the address.
+    /// For the `contact.purged` webhook: the shop erases by its own id if the import
+    /// gave one, else by the address.
     pub public_id: String,
     pub email: String,
+    pub external_id: Option<String>,
     pub tombstone: Vec<u8>,
     pub reason: String,
     pub policy_version: String,
@@ -254,10 +256,11 @@ impl SqliteStore {
         }
         if self.webhooks {
             for e in &erase {
-                let data = serde_json::json!({
-                    "contact": e.public_id, "email": e.email, "reason": e.reason, "erased_at": now.to_rfc3339(),
-                });
-                super::webhooks::enqueue(&mut tx, "contact.purged", &e.public_id, data, now)
+                let mut data =
+                    super::webhooks::about(&e.public_id, &e.email, e.external_id.as_deref());
+                data.insert("reason".into(), e.reason.clone().into());
+                data.insert("erased_at".into(), now.to_rfc3339().into());
+                super::webhooks::enqueue(&mut tx, "contact.purged", &e.public_id, data.into(), now)
                     .await?;
             }
         }
@@ -296,7 +299,7 @@ impl SqliteStore {
     /// cells, the bytes of cells that moved to a sibling stay in the page's unused
     /// space; when that row is deleted later, only its live copy is zeroed.
     pub async fn scrub(&self, now: Instant) -> Result<()> {
-        sqlx::query("VACUUM").execute(&self.writer).await?;
+        self.vacuum().await?;
         // Marked after the rewrite: a scrub stopped midway is done again next time.
         sqlx::query(
             "UPDATE purge_runs SET scrubbed_at = ? WHERE scrubbed_at IS NULL AND NOT dry_run",
@@ -305,6 +308,12 @@ impl SqliteStore {
         .execute(&self.writer)
         .await?;
         self.checkpoint().await
+    }
+
+    /// Rewrites the database file from its live rows (see [`Self::scrub`] for why).
+    pub(super) async fn vacuum(&self) -> Result<()> {
+        sqlx::query("VACUUM").execute(&self.writer).await?;
+        Ok(())
     }
 
     /// Copies the WAL into the database and empties it, so erased rows survive in

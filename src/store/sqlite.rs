@@ -21,8 +21,8 @@ use std::time::Duration;
 /// The columns a contact's facts occupy, in `contacts` and in the import stage alike.
 pub(super) const COLUMNS: &str = "email, email_key, name, locale, country, customer, last_purchase_at, \
     last_activity_at, consent_at, consent_method, consent_prechecked, consent_bundled, \
-    consent_text_version, consent_ip, consent_source, consent_withdrawn_at, legal_hold";
-/// Rows per multi-row statement: 19 parameters a row stays under SQLite's 32,766.
+    consent_text_version, consent_ip, consent_source, consent_withdrawn_at, legal_hold, external_id";
+/// Rows per multi-row statement: 20 parameters a row stays under SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 500;
 
 #[derive(Clone)]
@@ -478,6 +478,7 @@ fn contact_values(c: &Contact) -> Vec<(&'static str, SqlValue)> {
         ("consent_source", s(k.source.as_deref())),
         ("consent_withdrawn_at", t(k.withdrawn_at)),
         ("legal_hold", b(c.legal_hold)),
+        ("external_id", s(c.external_id.as_deref())),
     ]
 }
 
@@ -566,6 +567,7 @@ struct RawContact {
     consent_source: Option<String>,
     consent_withdrawn_at: Option<i64>,
     legal_hold: Option<i64>,
+    external_id: Option<String>,
 }
 
 impl RawContact {
@@ -591,6 +593,7 @@ impl RawContact {
                 withdrawn_at: time(self.consent_withdrawn_at),
             },
             legal_hold: flag(self.legal_hold),
+            external_id: self.external_id,
         }
     }
 }
@@ -614,6 +617,7 @@ fn contact_from_row(r: &SqliteRow) -> Result<Contact> {
         consent_source: r.try_get("consent_source")?,
         consent_withdrawn_at: r.try_get("consent_withdrawn_at")?,
         legal_hold: r.try_get("legal_hold")?,
+        external_id: r.try_get("external_id")?,
     }
     .into_contact())
 }
