@@ -319,9 +319,15 @@ impl SqliteStore {
     /// Copies the WAL into the database and empties it, so erased rows survive in
     /// neither file.
     pub async fn checkpoint(&self) -> Result<()> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.writer)
+        let (busy,): (i64,) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.writer)
             .await?;
+        if busy != 0 {
+            // A reader of another process held on past the busy timeout: the old pages
+            // stay in the log until the next full checkpoint (at the latest, when the
+            // last connection closes).
+            tracing::warn!("the write-ahead log could not be emptied now: a reader is busy");
+        }
         Ok(())
     }
 
