@@ -251,3 +251,27 @@ fn a_database_others_could_read_is_made_private_when_opened() {
     assert_eq!(mode(&db), 0o600);
     assert!(!sb.ok(&["audit"]).stderr.contains("0600"), "said once");
 }
+
+#[test]
+fn after_moving_the_key_file_init_with_the_new_path_finds_it() {
+    let keys = tempfile::tempdir().unwrap();
+    let (old, new) = (keys.path().join("old.key"), keys.path().join("new.key"));
+    let sb = Sandbox::empty();
+    assert_eq!(with_key_file(&sb, &old, &["init"]).code, 0);
+    forgotten_stays_out(&sb);
+    std::fs::rename(&old, &new).unwrap();
+    let lost = sb.run(&["explain", "lubica.stastna@example.sk"]);
+    assert!(
+        lost.stderr.contains(old.to_str().unwrap()),
+        "{}",
+        lost.stderr
+    );
+    let out = with_key_file(&sb, &new, &["init"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let erased = sb.run(&["explain", "lubica.stastna@example.sk"]);
+    assert!(
+        erased.stderr.contains("only a tombstone remains"),
+        "{}",
+        erased.stderr
+    );
+}
