@@ -164,21 +164,24 @@ impl SqliteStore {
 
     /// The keys: from the database, the tombstone key from its file if `init` put it there.
     pub async fn secrets(&self) -> Result<Secrets> {
-        let key = |name: &str, value: Option<Vec<u8>>| -> Result<[u8; KEY_LEN]> {
-            value
+        let rows: HashMap<String, Vec<u8>> = sqlx::query_as("SELECT name, value FROM secrets")
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .collect();
+        let key = |name: &str| -> Result<[u8; KEY_LEN]> {
+            rows.get(name)
                 .with_context(|| format!("the database has no {name}: run `reconsent init`"))?
+                .as_slice()
                 .try_into()
                 .map_err(|_| anyhow::anyhow!("the stored {name} is damaged"))
         };
-        let link_key = key(LINK_KEY, self.secret(LINK_KEY).await?)?;
-        let tombstone_key = match self.secret(KEY_FILE).await? {
-            Some(path) if self.secret(TOMBSTONE_KEY).await?.is_none() => {
-                read_key_file(&stored_path(&path))?
-            }
-            _ => key(TOMBSTONE_KEY, self.secret(TOMBSTONE_KEY).await?)?,
+        let tombstone_key = match (rows.get(TOMBSTONE_KEY), rows.get(KEY_FILE)) {
+            (None, Some(path)) => read_key_file(&stored_path(path))?,
+            _ => key(TOMBSTONE_KEY)?,
         };
         Ok(Secrets {
-            link_key,
+            link_key: key(LINK_KEY)?,
             tombstone_key,
         })
     }
