@@ -7,7 +7,6 @@ use crate::domain::{EmailAddress, Instant, Locale, parse_instant};
 use crate::import::{ImportContext, ImportEvent, ImportOptions, ImportReport, import_file};
 use crate::policy::ContactClass;
 use crate::print::{self, errln, out, outln};
-use crate::secrets::Secrets;
 use crate::send::{Clock, SendOptions};
 use crate::store::{OpenStores, Store, sqlite_path};
 use anyhow::{Context, Result};
@@ -344,7 +343,12 @@ async fn campaign(ctx: &Ctx, cmd: CampaignCommand) -> Result<ExitCode> {
 async fn init(ctx: &Ctx) -> Result<ExitCode> {
     let path = sqlite_path(&ctx.database)?;
     let store = ctx.stores.create(&path).await?;
-    store.ensure_secrets(&Secrets::generate(), ctx.now).await?;
+    crate::secrets::ensure(
+        &store,
+        ctx.config.secrets.tombstone_key_file.as_deref(),
+        ctx.now,
+    )
+    .await?;
     let contacts = store.count_contacts().await?;
     if ctx.json {
         print::json(&json!({ "database": ctx.database, "contacts": contacts }));

@@ -37,6 +37,18 @@ pub struct Config {
     pub sending: SendingConfig,
     #[serde(default)]
     pub web: WebConfig,
+    #[serde(default)]
+    pub secrets: SecretsConfig,
+}
+
+/// Where keys live besides the database.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// The tombstone key's file (64 hex digits), kept apart from the database: a copy of
+    /// the database alone then cannot tell whether an address was erased. `init` creates
+    /// it, or moves the key there from the database.
+    pub tombstone_key_file: Option<PathBuf>,
 }
 
 /// How `serve` treats its clients.
@@ -123,13 +135,26 @@ pub struct AdminConfig {
     pub token: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct WebhooksConfig {
     /// Where events go (the shop's or CRM's endpoint); none are written without it.
     pub url: Option<String>,
     /// Signing secret, `whsec_` + base64 (Standard Webhooks).
     pub secret: Option<String>,
+    /// How long an event the receiver has not taken keeps the address it carries; after
+    /// that the address is dropped from it (the event itself is still delivered).
+    pub keep_undelivered: Span,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            secret: None,
+            keep_undelivered: Span::days(30),
+        }
+    }
 }
 
 fn default_base_url() -> String {
@@ -248,6 +273,30 @@ mod tests {
         assert_eq!(c.transport, "file://outbox");
         assert_eq!(c.database_url(None), DEFAULT_DATABASE);
         assert_eq!(c.policy, Policy::default());
+        assert_eq!(c.webhooks.keep_undelivered, Span::days(30));
+        assert_eq!(c.secrets.tombstone_key_file, None);
+    }
+
+    #[test]
+    fn secrets_and_webhook_keys() {
+        let c = load(
+            "[webhooks]\nkeep_undelivered = \"2w\"\n",
+            &[(
+                "RECONSENT__SECRETS__TOMBSTONE_KEY_FILE",
+                "/etc/reconsent/tombstone.key",
+            )],
+        )
+        .unwrap();
+        assert_eq!(c.webhooks.keep_undelivered, Span::days(14));
+        assert_eq!(
+            c.secrets.tombstone_key_file.as_deref(),
+            Some(Path::new("/etc/reconsent/tombstone.key"))
+        );
+        let err = format!(
+            "{:#}",
+            load("[webhooks]\nkeep_undelivered = \"a month\"", &[]).unwrap_err()
+        );
+        assert!(err.contains("a month"), "{err}");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use serde::Serialize;
 use std::path::Path;
 
 /// The import columns (DESIGN §3), in the order `Fields` holds them.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
     "email",
     "name",
     "locale",
@@ -38,6 +38,7 @@ pub const COLUMNS: [&str; 16] = [
     "consent_source",
     "consent_withdrawn_at",
     "legal_hold",
+    "external_id",
 ];
 type Fields = [Option<String>; COLUMNS.len()];
 
@@ -318,6 +319,7 @@ pub fn parse_row(mut fields: Fields, now: Instant) -> Result<Contact, String> {
         consent_source,
         consent_withdrawn_at,
         legal_hold,
+        external_id,
     ] = fields.map(|f| f.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
     let email = check(
         &mut errors,
@@ -416,6 +418,7 @@ pub fn parse_row(mut fields: Fields, now: Instant) -> Result<Contact, String> {
             withdrawn_at,
         },
         legal_hold,
+        external_id,
     })
 }
 

@@ -102,6 +102,7 @@ pub async fn purge(
                     contact_id: d.contact.id,
                     public_id: d.contact.public_id.clone(),
                     email: d.contact.contact.email.to_string(),
+                    external_id: d.contact.contact.external_id.clone(),
                     tombstone: secrets.tombstone(d.contact.contact.email.key()),
                     reason: d.reason.clone(),
                     policy_version: policy_version.clone(),
@@ -124,8 +125,19 @@ pub async fn purge(
             report.kept,
         )
         .await?;
-    store.checkpoint().await?;
+    scrub(store, now).await?;
     Ok(report)
+}
+
+/// Rewrites the database if an erasure ran since the last rewrite, this one or one
+/// that was stopped: only then is no byte of an erased contact left in the files. Once
+/// at the end, not per batch, since it rewrites the whole file.
+async fn scrub(store: &Store, now: Instant) -> Result<()> {
+    if store.scrub_due().await? {
+        store.scrub(now).await
+    } else {
+        store.checkpoint().await
+    }
 }
 
 /// What a purge at `now` would erase, writing nothing: what is queued and due, plus
@@ -197,6 +209,7 @@ pub async fn forget(
         contact_id: c.id,
         public_id: c.public_id.clone(),
         email: c.contact.email.to_string(),
+        external_id: c.contact.external_id.clone(),
         tombstone: secrets.tombstone(c.contact.email.key()),
         reason: "erasure_request".into(),
         policy_version: config.policy.version(),
@@ -204,7 +217,12 @@ pub async fn forget(
     store
         .queue_erasure(c.id, "erasure_request", now, now)
         .await?;
+    // A run of its own, so that a forget stopped before its scrub is scrubbed by the next.
+    let run = store.start_purge_run(now, false).await?;
     let erased = !store.erase(&[erasure], now).await?.is_empty();
-    store.checkpoint().await?;
+    store
+        .finish_purge_run(run, now, u64::from(erased), 0, u64::from(!erased))
+        .await?;
+    scrub(store, now).await?;
     Ok(erased)
 }

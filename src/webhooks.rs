@@ -24,6 +24,8 @@ pub struct DeliveryReport {
     pub failed: u64,
     /// Still waiting after this run (due later, or behind a failed event of the same contact).
     pub pending: i64,
+    /// Waiting events whose address was dropped now, past `[webhooks] keep_undelivered`.
+    pub addresses_dropped: u64,
 }
 
 /// The signing key: `whsec_` + base64 as Standard Webhooks writes it, or the raw text.
@@ -51,9 +53,17 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::from_secs(secs.min(600))
 }
 
-/// Delivers what is due. Returns at once when no receiver is configured.
+/// Delivers what is due. Events that waited longer than `[webhooks] keep_undelivered`
+/// first lose the address they carry: a receiver that is gone for good must not keep
+/// erased people's addresses in the outbox forever. Delivers nothing when no receiver
+/// is configured.
 pub async fn deliver(store: &Store, config: &Config, now: Instant) -> Result<DeliveryReport> {
-    let mut report = DeliveryReport::default();
+    let mut report = DeliveryReport {
+        addresses_dropped: store
+            .drop_undelivered_addresses(config.webhooks.keep_undelivered.before(now), now)
+            .await?,
+        ..Default::default()
+    };
     let Some(url) = config.webhooks.url.as_deref() else {
         return Ok(report);
     };

@@ -2,6 +2,7 @@
 
 mod common;
 use common::*;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 const CAMPAIGN: &str = "campaigns/example.toml";
@@ -147,26 +148,17 @@ async fn end_state(sb: &Sandbox) -> (i64, i64, i64, i64) {
     (out[0], out[1], out[2], out[3])
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_purge_killed_mid_run_resumes_to_the_same_end_state() {
-    // Three batches of the purge's 5,000, so that the kill lands between two.
-    const N: usize = 12_000;
-    let killed = purge_base(N);
-    let clean = purge_base(N);
+/// Starts a purge and kills it as soon as its first batch is erased.
+async fn purge_killed_after_first_batch(sb: &Sandbox) {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reconsent"))
-        .current_dir(killed.dir.path())
+        .current_dir(sb.dir.path())
         .env("RECONSENT_TEST_CLOCK", "1")
         .args(["purge", "--now", AFTER_GRACE])
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Kill as soon as the first batches are erased.
     let start = std::time::Instant::now();
-    loop {
-        let (_, tombstones, _, _) = end_state(&killed).await;
-        if tombstones > 0 {
-            break;
-        }
+    while end_state(sb).await.1 == 0 {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "the purge never started"
@@ -175,6 +167,15 @@ async fn a_purge_killed_mid_run_resumes_to_the_same_end_state() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_purge_killed_mid_run_resumes_to_the_same_end_state() {
+    // Three batches of the purge's 5,000, so that the kill lands between two.
+    const N: usize = 12_000;
+    let killed = purge_base(N);
+    let clean = purge_base(N);
+    purge_killed_after_first_batch(&killed).await;
     let (_, mid_tombstones, mid_erased, _) = end_state(&killed).await;
     assert!(
         mid_tombstones < N as i64 + 165,
@@ -229,4 +230,291 @@ fn a_made_up_clock_cannot_write_to_a_real_base() {
     assert_eq!(code, Some(0), "{stderr}");
     let (code, stderr) = real(&["audit", "--now", AFTER_GRACE]);
     assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// The database files, read through once.
+fn database_bytes(sb: &Sandbox) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for name in ["reconsent.db", "reconsent.db-wal", "reconsent.db-shm"] {
+        bytes.extend(std::fs::read(sb.path(name)).unwrap_or_default());
+    }
+    bytes
+}
+
+/// How often each of `needles` stands in `bytes`. Every needle has the same length
+/// and holds `anchor` at the same place, so one pass finds the anchors and a set
+/// lookup does the rest.
+fn occurrences(bytes: &[u8], needles: &[String], anchor: &str) -> BTreeMap<String, usize> {
+    let mut found = BTreeMap::new();
+    let Some(first) = needles.first() else {
+        return found;
+    };
+    let at = first.find(anchor).expect("the anchor is in every needle");
+    let len = first.len();
+    for n in needles {
+        assert_eq!((n.len(), n.find(anchor)), (len, Some(at)), "{n}");
+    }
+    let wanted: HashSet<&[u8]> = needles.iter().map(|n| n.as_bytes()).collect();
+    for p in memchr::memmem::find_iter(bytes, anchor.as_bytes()) {
+        let Some(window) = p.checked_sub(at).and_then(|s| bytes.get(s..s + len)) else {
+            continue;
+        };
+        if wanted.contains(window) {
+            *found
+                .entry(String::from_utf8_lossy(window).into_owned())
+                .or_default() += 1;
+        }
+    }
+    found
+}
+
+/// One person's address, name and consent IP, each of a fixed width so that none is
+/// part of another.
+struct Person {
+    email: String,
+    name: String,
+    ip: String,
+}
+
+fn person(i: usize) -> Person {
+    Person {
+        email: format!("p{i:06}@people.example"),
+        name: format!("Zed Person{i:06}"),
+        // Every group four digits from a to f: no group is shortened when printed.
+        ip: format!(
+            "2001:db8:abcd:1234:5678:9abc:{:04x}:{:04x}",
+            0xa000 + (i >> 12),
+            0xa000 + (i & 0xfff)
+        ),
+    }
+}
+
+/// People `range`, who consented weakly in 2019, with a source note `source_len(i)`
+/// long: rows of many sizes, as in a real base.
+fn people_csv(range: std::ops::Range<usize>, source_len: fn(usize) -> usize) -> String {
+    let mut csv =
+        String::from("email,name,locale,consent_at,consent_method,consent_ip,consent_source\n");
+    for i in range {
+        let p = person(i);
+        csv.push_str(&format!(
+            "{},{},pl,2019-05-01,unknown,{},signup{}\n",
+            p.email,
+            p.name,
+            p.ip,
+            "-".repeat(source_len(i))
+        ));
+    }
+    csv
+}
+
+/// How often the address, name and IP of each of `people` stand in the files.
+fn found(sb: &Sandbox, people: &[usize]) -> BTreeMap<String, usize> {
+    let people: Vec<Person> = people.iter().map(|i| person(*i)).collect();
+    let field = |f: fn(&Person) -> &String| people.iter().map(|p| f(p).clone()).collect::<Vec<_>>();
+    let bytes = database_bytes(sb);
+    let mut all = occurrences(&bytes, &field(|p| &p.email), "@people.example");
+    all.extend(occurrences(&bytes, &field(|p| &p.name), "Zed Person"));
+    all.extend(occurrences(&bytes, &field(|p| &p.ip), ":9abc:"));
+    all
+}
+
+fn assert_none_left(sb: &Sandbox, erased: &[usize]) {
+    let left: Vec<String> = found(sb, erased).into_keys().collect();
+    assert!(
+        left.is_empty(),
+        "{} pieces of erased contacts are still in the database files: {:?}",
+        left.len(),
+        &left[..left.len().min(10)]
+    );
+}
+
+/// The people among `0..n` of whom the files hold an old copy beside the live row:
+/// the name stands in a contact's row only, so twice means a stale copy.
+fn with_old_copies(sb: &Sandbox, n: usize) -> Vec<usize> {
+    let all: Vec<usize> = (0..n).collect();
+    let names: Vec<String> = all.iter().map(|i| person(*i).name).collect();
+    let counts = occurrences(&database_bytes(sb), &names, "Zed Person");
+    let old: Vec<usize> = all
+        .into_iter()
+        .filter(|i| counts.get(&person(*i).name).is_some_and(|c| *c > 1))
+        .collect();
+    assert!(
+        !old.is_empty(),
+        "the re-import left no old copy: nothing tested"
+    );
+    old
+}
+
+/// The people with an old copy in the files, and one in `every` of the others.
+fn silent(sb: &Sandbox, n: usize, every: usize) -> Vec<usize> {
+    let mut silent = with_old_copies(sb, n);
+    silent.extend((0..n).step_by(every));
+    silent.sort();
+    silent.dedup();
+    silent
+}
+
+async fn sql(sb: &Sandbox, statement: &str) {
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", sb.path("reconsent.db").display()))
+            .await
+            .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+/// The example base plus `n` people, imported and then imported again with other
+/// source notes (a shop's nightly re-sync): updated rows of a new size move within
+/// their page, and SQLite leaves the bytes of the old version in the page's unused
+/// space. Then a campaign launched to all.
+fn people_base(n: usize) -> Sandbox {
+    let sb = Sandbox::with_campaign("1000000/s");
+    let file = sb.write("people.csv", people_csv(0..n, |i| (i * 7_919) % 90));
+    sb.ok(&["import", file.to_str().unwrap()]);
+    let file = sb.write("again.csv", people_csv(0..n, |i| (i * 31) % 200));
+    sb.ok(&["import", file.to_str().unwrap()]);
+    sb.ok(&["campaign", "launch", CAMPAIGN]);
+    sb
+}
+
+/// Marks the requests to `people` sent, as a send to the outbox would (50,000 `.eml`
+/// files take minutes); the others were never sent anything, so they are not silent.
+async fn mark_sent(sb: &Sandbox, people: &[usize]) {
+    let emails: Vec<String> = people
+        .iter()
+        .map(|i| format!("'{}'", person(*i).email))
+        .collect();
+    sql(
+        sb,
+        &format!(
+            "UPDATE deliveries SET state = 'sent', sent_at = unixepoch('{NOW}') \
+             WHERE contact_id IN (SELECT id FROM contacts WHERE email IN ({}))",
+            emails.join(", ")
+        ),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scan_finds_what_is_there() {
+    let sb = Sandbox::with_campaign("1000000/s");
+    let file = sb.write("people.csv", people_csv(0..30, |_| 3));
+    sb.ok(&["import", file.to_str().unwrap()]);
+    let all: Vec<usize> = (0..30).collect();
+    let counts = found(&sb, &all);
+    assert_eq!(counts.len(), 90, "address, name and IP of each of 30");
+    // Live: the address twice in the row (as given and as key) and once in its index;
+    // the IP in the row and in the import's ledger entry.
+    assert_eq!(counts[&person(7).email], 3);
+    assert_eq!(counts[&person(7).name], 1);
+    assert_eq!(counts[&person(7).ip], 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_byte_of_a_purged_contact_is_left_in_any_database_file() {
+    const N: usize = 50_000;
+    let sb = people_base(N);
+    let silent = silent(&sb, N, 50);
+    mark_sent(&sb, &silent).await;
+    let report = sb.json(&["purge", "--now", AFTER_GRACE]);
+    assert_eq!(report["purged"].as_u64(), Some(silent.len() as u64));
+    assert_none_left(&sb, &silent);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_byte_of_a_forgotten_contact_is_left_in_any_database_file() {
+    const N: usize = 20_000;
+    let sb = people_base(N);
+    let mut old_copies = with_old_copies(&sb, N);
+    old_copies.truncate(3);
+    for i in &old_copies {
+        sb.ok(&["forget", &person(*i).email]);
+    }
+    assert_none_left(&sb, &old_copies);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_purge_killed_mid_run_and_resumed_leaves_no_byte_either() {
+    const N: usize = 40_000;
+    let sb = people_base(N);
+    // Three batches and more.
+    let silent = silent(&sb, N, 3);
+    mark_sent(&sb, &silent).await;
+    purge_killed_after_first_batch(&sb).await;
+    assert!(
+        end_state(&sb).await.1 < silent.len() as i64,
+        "the kill came after the purge ended: nothing tested"
+    );
+    sb.ok(&["purge", "--now", AFTER_GRACE]);
+    assert_eq!(end_state(&sb).await.1, silent.len() as i64);
+    assert_none_left(&sb, &silent);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn erasure_cancels_what_was_still_to_be_sent() {
+    let sb = Sandbox::with_campaign("1000000/s");
+    sb.ok(&["campaign", "launch", CAMPAIGN]);
+    let email = "veronika_horvathova@example.sk";
+    sb.ok(&["forget", email]);
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", sb.path("reconsent.db").display()))
+            .await
+            .unwrap();
+    let states: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT state, last_error FROM deliveries WHERE contact_id NOT IN (SELECT id FROM contacts)",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert_eq!(
+        states,
+        [("cancelled".to_string(), Some("erased".to_string()))]
+    );
+    // The sender neither tries it nor waits for it.
+    let out = sb
+        .cmd()
+        .env("RECONSENT__TRANSPORT", "file://outbox")
+        .args(["send", "--until-idle"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for entry in std::fs::read_dir(sb.path("outbox")).unwrap().flatten() {
+        let message = std::fs::read_to_string(entry.path()).unwrap();
+        assert!(!message.contains(email), "sent to an erased address");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_may_never_have_left_does_not_make_its_contact_silent() {
+    let sb = Sandbox::with_campaign("1000000/s");
+    sb.ok(&["campaign", "launch", CAMPAIGN]);
+    let out = sb.run_with("file://outbox", &["send", "--until-idle"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let email = "veronika_horvathova@example.sk";
+    // What a sender that died between handing the message over and recording it leaves.
+    sql(
+        &sb,
+        &format!(
+            "UPDATE deliveries SET state = 'unknown' WHERE contact_id = \
+             (SELECT id FROM contacts WHERE email = '{email}')"
+        ),
+    )
+    .await;
+    let preview = sb.json(&["purge", "--dry-run", "--now", AFTER_GRACE]);
+    assert!(
+        !preview["would_purge"].to_string().contains(email),
+        "{preview}"
+    );
+    let report = sb.json(&["purge", "--now", AFTER_GRACE]);
+    assert!(report["purged"].as_u64().unwrap() > 100);
+    assert_eq!(sb.run(&["explain", email]).code, 0, "{email} was erased");
 }

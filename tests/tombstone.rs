@@ -1,9 +1,12 @@
-//! An erased address is not imported again, in any spelling, without a new valid consent.
+//! An erased address is not imported again, in any spelling, without a new valid consent;
+//! the key that recognises it can live outside the database; every file is private.
 
 mod common;
 use common::*;
 use reconsent::domain::{EmailAddress, parse_instant};
 use reconsent::store::Store;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 
 async fn tombstone(sb: &Sandbox, email: &str, at: &str) {
     let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
@@ -116,5 +119,210 @@ fn a_forgotten_address_is_refused_in_every_unicode_spelling() {
         explained.stderr.contains("only a tombstone remains"),
         "{}",
         explained.stderr
+    );
+}
+
+// Keys and files stay private.
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// `reconsent` with the tombstone key kept in `key_file`.
+fn with_key_file(sb: &Sandbox, key_file: &Path, args: &[&str]) -> Output {
+    let out = sb
+        .cmd()
+        .env("RECONSENT__SECRETS__TOMBSTONE_KEY_FILE", key_file)
+        .args(args)
+        .output()
+        .unwrap();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+async fn secret_names(sb: &Sandbox) -> Vec<String> {
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", sb.path("reconsent.db").display()))
+            .await
+            .unwrap();
+    let names = sqlx::query_scalar("SELECT name FROM secrets ORDER BY name")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    names
+}
+
+fn database_holds(sb: &Sandbox, bytes: &[u8]) -> bool {
+    ["reconsent.db", "reconsent.db-wal", "reconsent.db-shm"]
+        .iter()
+        .filter_map(|f| std::fs::read(sb.path(f)).ok())
+        .any(|file| file.windows(bytes.len()).any(|w| w == bytes))
+}
+
+/// A forgotten address is refused at its next import.
+fn forgotten_stays_out(sb: &Sandbox) {
+    sb.ok(&["import", examples().to_str().unwrap()]);
+    sb.ok(&["forget", "lubica.stastna@example.sk"]);
+    let file = sb.write(
+        "again.csv",
+        format!("{HEADER}\nlubica.stastna@example.sk,Ľubica,sk,SK,,,,,,,,,,,,\n"),
+    );
+    let v = sb.json(&["import", file.to_str().unwrap()]);
+    assert_eq!(v["refused_tombstoned"], 1, "{v}");
+}
+
+#[tokio::test]
+async fn with_a_key_file_the_database_holds_no_tombstone_key() {
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("tombstone.key");
+    let sb = Sandbox::empty();
+    let out = with_key_file(&sb, &key_file, &["init"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(text.len(), 65, "64 hex digits and a newline: {text:?}");
+    assert!(hex::decode(text.trim()).is_ok());
+    assert_eq!(mode(&key_file), 0o600);
+    assert_eq!(secret_names(&sb).await, ["link_key", "tombstone_key_file"]);
+    // Init again changes nothing; every other command finds the key where init put it.
+    assert_eq!(with_key_file(&sb, &key_file, &["init"]).code, 0);
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), text);
+    forgotten_stays_out(&sb);
+    assert_eq!(secret_names(&sb).await, ["link_key", "tombstone_key_file"]);
+}
+
+#[tokio::test]
+async fn init_moves_a_key_kept_in_the_database_to_the_file() {
+    let sb = Sandbox::new();
+    tombstone(&sb, "jan.kowalski@example.pl", "2026-09-01").await;
+    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let key = store.secrets().await.unwrap().tombstone_key;
+    store.close().await;
+    assert!(database_holds(&sb, &key));
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("tombstone.key");
+    let out = with_key_file(&sb, &key_file, &["init"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap().trim(),
+        hex::encode(key)
+    );
+    assert_eq!(secret_names(&sb).await, ["link_key", "tombstone_key_file"]);
+    assert!(
+        !database_holds(&sb, &key),
+        "the key's bytes are still in the files"
+    );
+    // The tombstones made with the key before still match.
+    let file = sb.write(
+        "c.csv",
+        format!("{HEADER}\njan.kowalski@example.pl,Jan,pl,PL,true,2026-01-01,,,,,,,,,,\n"),
+    );
+    assert_eq!(
+        sb.json(&["import", file.to_str().unwrap()])["refused_tombstoned"],
+        1
+    );
+}
+
+#[test]
+fn a_missing_or_damaged_key_file_is_named() {
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("tombstone.key");
+    let sb = Sandbox::empty();
+    assert_eq!(with_key_file(&sb, &key_file, &["init"]).code, 0);
+    let named = |why: &str| {
+        let out = sb.run(&["explain", "jan.kowalski@example.pl"]);
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stderr.contains(key_file.to_str().unwrap()) && out.stderr.contains(why),
+            "{}",
+            out.stderr
+        );
+    };
+    std::fs::write(&key_file, "not a key\n").unwrap();
+    named("damaged");
+    std::fs::remove_file(&key_file).unwrap();
+    named("cannot read");
+}
+
+/// Every path under `dir`, folders included.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
+}
+
+#[test]
+fn every_file_reconsent_writes_is_its_owners_alone() {
+    let sb = Sandbox::with_campaign("1000000/s");
+    let written_by_the_test: Vec<PathBuf> = walk(sb.dir.path());
+    sb.ok(&["campaign", "launch", "campaigns/example.toml"]);
+    let out = sb.run_with("file://outbox", &["send", "--until-idle"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    sb.ok(&[
+        "campaign",
+        "preview",
+        "campaigns/example.toml",
+        "--out",
+        "preview/spring",
+    ]);
+    let mut seen = 0;
+    for path in walk(sb.dir.path()) {
+        if written_by_the_test.contains(&path) && !path.starts_with(sb.path("reconsent.db")) {
+            continue;
+        }
+        let expected = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode(&path), expected, "{}", path.display());
+        seen += 1;
+    }
+    assert!(sb.path("outbox").is_dir() && sb.path("preview/spring").is_dir());
+    assert!(
+        seen > 150,
+        "the database, the outbox's messages, the previews: {seen}"
+    );
+}
+
+#[test]
+fn a_database_others_could_read_is_made_private_when_opened() {
+    let sb = Sandbox::new();
+    let db = sb.path("reconsent.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = sb.ok(&["audit"]);
+    assert!(out.stderr.contains("0600"), "{}", out.stderr);
+    assert_eq!(mode(&db), 0o600);
+    assert!(!sb.ok(&["audit"]).stderr.contains("0600"), "said once");
+}
+
+#[test]
+fn after_moving_the_key_file_init_with_the_new_path_finds_it() {
+    let keys = tempfile::tempdir().unwrap();
+    let (old, new) = (keys.path().join("old.key"), keys.path().join("new.key"));
+    let sb = Sandbox::empty();
+    assert_eq!(with_key_file(&sb, &old, &["init"]).code, 0);
+    forgotten_stays_out(&sb);
+    std::fs::rename(&old, &new).unwrap();
+    let lost = sb.run(&["explain", "lubica.stastna@example.sk"]);
+    assert!(
+        lost.stderr.contains(old.to_str().unwrap()),
+        "{}",
+        lost.stderr
+    );
+    let out = with_key_file(&sb, &new, &["init"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let erased = sb.run(&["explain", "lubica.stastna@example.sk"]);
+    assert!(
+        erased.stderr.contains("only a tombstone remains"),
+        "{}",
+        erased.stderr
     );
 }

@@ -3,6 +3,9 @@
 
 mod common;
 use common::*;
+use reconsent::domain::{EmailAddress, parse_instant};
+use reconsent::store::Store;
+use reconsent::tokens::{LinkSigner, Purpose, TokenClaims};
 use reconsent::webhooks::{signature, signing_key};
 use std::collections::{HashMap, HashSet};
 use wiremock::matchers::{method, path};
@@ -127,4 +130,206 @@ async fn events_survive_an_hour_long_outage_and_arrive_once_in_order() {
         (again["delivered"].clone(), again["pending"].clone()),
         (0.into(), 0.into())
     );
+}
+
+/// A receiver that takes everything.
+async fn receiver() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The example base plus two contacts imported with the shop's ids, the campaign
+/// launched and sent to all.
+fn sent_with_shop_ids(url: &str) -> Sandbox {
+    let sb = Sandbox::with_campaign("100000/s");
+    let file = sb.write(
+        "ids.csv",
+        "email,locale,consent_at,consent_method,external_id\n\
+         shop.one@example.pl,pl,2019-05-01,unknown,cust-1001\n\
+         shop.two@example.pl,pl,2019-05-01,unknown,  cust-1002 \n",
+    );
+    sb.ok(&["import", file.to_str().unwrap()]);
+    run(&sb, url, &["campaign", "launch", "campaigns/example.toml"]);
+    run(&sb, url, &["send", "--until-idle"]);
+    sb
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_name_a_contact_by_the_shops_id_and_then_never_by_address() {
+    let server = receiver().await;
+    let url = format!("{}/hooks", server.uri());
+    let sb = sent_with_shop_ids(&url);
+    run(&sb, &url, &["purge", "--now", AFTER_GRACE]);
+    let mut by_shop_id: HashMap<String, Vec<String>> = HashMap::new();
+    let mut by_address = 0;
+    for r in server.received_requests().await.unwrap() {
+        let body = String::from_utf8(r.body.clone()).unwrap();
+        let event: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let data = &event["data"];
+        match data["external_id"].as_str() {
+            Some(id) => {
+                assert!(data.get("email").is_none() && !body.contains('@'), "{body}");
+                assert!(data["contact"].is_string(), "{body}");
+                let kind = event["type"].as_str().unwrap().to_string();
+                by_shop_id.entry(id.to_string()).or_default().push(kind);
+            }
+            None if data.get("contact").is_some() => {
+                assert!(data["email"].as_str().unwrap().contains('@'), "{body}");
+                by_address += 1;
+            }
+            None => {}
+        }
+    }
+    let both = ["contact.queued_for_deletion", "contact.purged"].map(String::from);
+    assert_eq!(by_shop_id["cust-1001"], both);
+    assert_eq!(
+        by_shop_id["cust-1002"], both,
+        "the id is trimmed like any cell"
+    );
+    assert!(
+        by_address > 100,
+        "contacts imported without an id keep their address"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_address_nobody_took_is_dropped_after_keep_undelivered() {
+    let sb = Sandbox::with_campaign("100000/s");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    drop(listener); // the receiver is down, and stays down
+    run(&sb, &url, &["campaign", "launch", "campaigns/example.toml"]);
+    run(&sb, &url, &["send", "--until-idle"]);
+    let preview = run(&sb, &url, &["purge", "--dry-run", "--now", AFTER_GRACE]);
+    let erased: Vec<String> = preview["would_purge"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    run(&sb, &url, &["purge", "--now", AFTER_GRACE]);
+    // Waiting for the receiver, the events still carry the address: the shop needs it.
+    assert!(in_database(&sb, &erased[0]), "{}", erased[0]);
+    let r = run(&sb, &url, &["webhooks", "--now", "2027-01-30T00:00:00Z"]);
+    assert_eq!(r["addresses_dropped"], 0, "not 30 days yet: {r}");
+    assert!(in_database(&sb, &erased[0]));
+
+    let r = run(&sb, &url, &["webhooks", "--now", "2027-01-31T00:00:01Z"]);
+    let dropped = r["addresses_dropped"].as_u64().unwrap();
+    assert!(
+        dropped > erased.len() as u64,
+        "queued and purged events: {r}"
+    );
+    assert_eq!(
+        r["pending"].as_u64().unwrap(),
+        dropped + 1,
+        "the events stay"
+    );
+    for email in &erased {
+        assert!(
+            !in_database(&sb, email),
+            "{email} is still in the database files"
+        );
+    }
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", sb.path("reconsent.db").display()))
+            .await
+            .unwrap();
+    let audit: Vec<(String, i64, i64)> = sqlx::query_as("SELECT action, at, count FROM audit")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(
+        audit,
+        [(
+            "webhook_addresses_dropped".to_string(),
+            1_801_353_601,
+            dropped as i64
+        )]
+    );
+    let again = run(&sb, &url, &["webhooks", "--now", "2027-02-02"]);
+    assert_eq!(again["addresses_dropped"], 0, "once");
+}
+
+/// The signed confirm link of `email` in the example campaign.
+async fn confirm_token(sb: &Sandbox, email: &str) -> String {
+    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let key = EmailAddress::parse(email).unwrap();
+    let contact = store.contact_by_key(key.key()).await.unwrap().unwrap();
+    let signer = LinkSigner::new(store.secrets().await.unwrap().link_key);
+    store.close().await;
+    signer
+        .sign(&TokenClaims {
+            purpose: Purpose::Confirm,
+            campaign: "spring-reconsent".into(),
+            public_id: contact.public_id,
+            expires: parse_instant("2027-06-01").unwrap(),
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_confirmation_names_the_contact_by_the_shops_id() {
+    let server = receiver().await;
+    let url = format!("{}/hooks", server.uri());
+    let sb = sent_with_shop_ids(&url);
+    let token = confirm_token(&sb, "shop.one@example.pl").await;
+    let port = common::servers::free_port();
+    let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin!("reconsent"))
+        .current_dir(sb.dir.path())
+        .env("RECONSENT_NOW", NOW)
+        .env("RECONSENT_TEST_CLOCK", "1")
+        .env("RECONSENT__TRANSPORT", "file://outbox")
+        .env_remove("RECONSENT_DATABASE_URL")
+        .env("RECONSENT__WEBHOOKS__URL", &url)
+        .env("RECONSENT__WEBHOOKS__SECRET", SECRET)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let confirmed = loop {
+        let answer = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/r/{token}/confirm"))
+            .send()
+            .await;
+        if let Ok(answer) = answer {
+            break answer.status();
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "serve did not listen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(confirmed.is_success(), "{confirmed}");
+    let event = loop {
+        let requests = server.received_requests().await.unwrap();
+        let found = requests.iter().find_map(|r| {
+            let event: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+            (event["type"] == "contact.confirmed").then_some(event)
+        });
+        if let Some(event) = found {
+            break event;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "no contact.confirmed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    assert_eq!(event["data"]["external_id"], "cust-1001", "{event}");
+    assert!(event["data"].get("email").is_none(), "{event}");
+    assert_eq!(event["data"]["campaign"], "spring-reconsent");
 }

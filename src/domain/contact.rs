@@ -77,6 +77,8 @@ pub struct Contact {
     pub last_activity_at: Option<Instant>,
     pub consent: ConsentRecord,
     pub legal_hold: Option<bool>,
+    /// The shop's own id for the contact: webhooks name the contact by it.
+    pub external_id: Option<String>,
 }
 
 impl Contact {
@@ -91,6 +93,7 @@ impl Contact {
             last_activity_at: None,
             consent: ConsentRecord::default(),
             legal_hold: None,
+            external_id: None,
         }
     }
 
@@ -106,6 +109,7 @@ impl Contact {
         overlay(&mut self.last_activity_at, &newer.last_activity_at);
         self.consent.overlay(&newer.consent);
         overlay(&mut self.legal_hold, &newer.legal_hold);
+        overlay(&mut self.external_id, &newer.external_id);
     }
 
     pub fn is_customer(&self) -> bool {

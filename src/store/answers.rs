@@ -326,13 +326,17 @@ async fn contact_event(
     campaign_id: i64,
     at: Instant,
 ) -> Result<()> {
-    let (public_id, email, campaign): (String, String, String) = sqlx::query_as(
-        "SELECT c.public_id, c.email, (SELECT name FROM campaigns WHERE id = ?) FROM contacts c WHERE c.id = ?",
-    )
-    .bind(campaign_id)
-    .bind(contact_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let data = serde_json::json!({ "contact": public_id, "email": email, "campaign": campaign, "at": at.to_rfc3339() });
-    super::webhooks::enqueue(conn, event, &public_id, data, at).await
+    let (public_id, email, external_id, campaign): (String, String, Option<String>, String) =
+        sqlx::query_as(
+            "SELECT c.public_id, c.email, c.external_id, (SELECT name FROM campaigns WHERE id = ?) \
+             FROM contacts c WHERE c.id = ?",
+        )
+        .bind(campaign_id)
+        .bind(contact_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut data = super::webhooks::about(&public_id, &email, external_id.as_deref());
+    data.insert("campaign".into(), campaign.into());
+    data.insert("at".into(), at.to_rfc3339().into());
+    super::webhooks::enqueue(conn, event, &public_id, data.into(), at).await
 }

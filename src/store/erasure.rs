@@ -18,9 +18,11 @@ pub struct Due {
 /// What to erase: the contact, its tombstone key, the reason.
 pub struct Erasure {
     pub contact_id: i64,
-    /// For the `contact.purged` webhook: the shop erases by its own key, the address.
+    /// For the `contact.purged` webhook: the shop erases by its own id if the import
+    /// gave one, else by the address.
     pub public_id: String,
     pub email: String,
+    pub external_id: Option<String>,
     pub tombstone: Vec<u8>,
     pub reason: String,
     pub policy_version: String,
@@ -28,7 +30,9 @@ pub struct Erasure {
 
 impl SqliteStore {
     /// Queues the silent of a campaign whose deadline has passed; returns how many.
-    /// Silent: sent a request (any wave) and never confirmed or left since launch.
+    /// Silent: a request (any wave) is known to have reached the server, and no
+    /// confirmation or leave came since launch. A delivery whose fate is `unknown` may
+    /// never have left: its contact was not asked, and is not erased for not answering.
     pub async fn queue_non_responders(
         &self,
         campaign_id: i64,
@@ -40,7 +44,7 @@ impl SqliteStore {
         let n = sqlx::query(
             "INSERT INTO deletion_queue (contact_id, reason, queued_at, due_at) \
              SELECT DISTINCT d.contact_id, 'no_response', ?1, ?2 FROM deliveries d \
-             WHERE d.campaign_id = ?3 AND d.state IN ('sent', 'unknown') \
+             WHERE d.campaign_id = ?3 AND d.state = 'sent' \
                AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.contact_id = d.contact_id \
                                AND l.event IN ('confirmed', 'left', 'withdrawn') AND l.at >= ?4) \
                AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = d.contact_id) \
@@ -82,7 +86,7 @@ impl SqliteStore {
     pub async fn non_responders(&self, campaign_id: i64, launched_at: Instant) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT DISTINCT d.contact_id FROM deliveries d \
-             WHERE d.campaign_id = ?1 AND d.state IN ('sent', 'unknown') \
+             WHERE d.campaign_id = ?1 AND d.state = 'sent' \
                AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.contact_id = d.contact_id \
                                AND l.event IN ('confirmed', 'left', 'withdrawn') AND l.at >= ?2) \
                AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = d.contact_id) ORDER BY 1",
@@ -220,10 +224,15 @@ impl SqliteStore {
                  WHERE contact_id IN (SELECT value FROM json_each(?1))",
                 &ids,
             ),
-            // A server's refusal may quote the address.
+            // A server's refusal may quote the address, so every error goes. What was
+            // still to be sent never will be: no sender tries it, and `send --until-idle`
+            // does not wait for it.
             (
-                "UPDATE deliveries SET last_error = NULL \
-                 WHERE contact_id IN (SELECT value FROM json_each(?1)) AND last_error IS NOT NULL",
+                "UPDATE deliveries SET \
+                   last_error = CASE WHEN state IN ('queued', 'retry', 'claimed') THEN 'erased' END, \
+                   state = CASE WHEN state IN ('queued', 'retry', 'claimed') THEN 'cancelled' ELSE state END \
+                 WHERE contact_id IN (SELECT value FROM json_each(?1)) \
+                   AND (last_error IS NOT NULL OR state IN ('queued', 'retry', 'claimed'))",
                 &ids,
             ),
             (
@@ -247,10 +256,11 @@ impl SqliteStore {
         }
         if self.webhooks {
             for e in &erase {
-                let data = serde_json::json!({
-                    "contact": e.public_id, "email": e.email, "reason": e.reason, "erased_at": now.to_rfc3339(),
-                });
-                super::webhooks::enqueue(&mut tx, "contact.purged", &e.public_id, data, now)
+                let mut data =
+                    super::webhooks::about(&e.public_id, &e.email, e.external_id.as_deref());
+                data.insert("reason".into(), e.reason.clone().into());
+                data.insert("erased_at".into(), now.to_rfc3339().into());
+                super::webhooks::enqueue(&mut tx, "contact.purged", &e.public_id, data.into(), now)
                     .await?;
             }
         }
@@ -272,12 +282,52 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Whether a run erased contacts (or stopped midway) since the database was last
+    /// rewritten by [`Self::scrub`].
+    pub async fn scrub_due(&self) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM purge_runs WHERE NOT dry_run AND scrubbed_at IS NULL \
+             AND (purged > 0 OR finished_at IS NULL))",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Rewrites the database from its live rows, then empties the WAL: nothing of an
+    /// erased row is left in either file. `secure_delete` zeroes a deleted cell and a
+    /// freed page, but when SQLite rebalances a b-tree and rebuilds a page from its
+    /// cells, the bytes of cells that moved to a sibling stay in the page's unused
+    /// space; when that row is deleted later, only its live copy is zeroed.
+    pub async fn scrub(&self, now: Instant) -> Result<()> {
+        self.vacuum().await?;
+        // Marked after the rewrite: a scrub stopped midway is done again next time.
+        sqlx::query(
+            "UPDATE purge_runs SET scrubbed_at = ? WHERE scrubbed_at IS NULL AND NOT dry_run",
+        )
+        .bind(now.timestamp())
+        .execute(&self.writer)
+        .await?;
+        self.checkpoint().await
+    }
+
+    /// Rewrites the database file from its live rows (see [`Self::scrub`] for why).
+    pub(super) async fn vacuum(&self) -> Result<()> {
+        sqlx::query("VACUUM").execute(&self.writer).await?;
+        Ok(())
+    }
+
     /// Copies the WAL into the database and empties it, so erased rows survive in
     /// neither file.
     pub async fn checkpoint(&self) -> Result<()> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.writer)
+        let (busy,): (i64,) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.writer)
             .await?;
+        if busy != 0 {
+            // A reader of another process held on past the busy timeout: the old pages
+            // stay in the log until the next full checkpoint (at the latest, when the
+            // last connection closes).
+            tracing::warn!("the write-ahead log could not be emptied now: a reader is busy");
+        }
         Ok(())
     }
 

@@ -4,7 +4,9 @@ use super::{LedgerEntry, StoredContact, Tombstone};
 use crate::domain::{
     ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, Locale, from_unix,
 };
-use crate::secrets::{KEY_LEN, Secrets};
+use crate::secrets::{
+    KEY_FILE, KEY_LEN, LINK_KEY, Secrets, TOMBSTONE_KEY, read_key_file, stored_path,
+};
 use anyhow::{Context, Result, bail};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -19,8 +21,8 @@ use std::time::Duration;
 /// The columns a contact's facts occupy, in `contacts` and in the import stage alike.
 pub(super) const COLUMNS: &str = "email, email_key, name, locale, country, customer, last_purchase_at, \
     last_activity_at, consent_at, consent_method, consent_prechecked, consent_bundled, \
-    consent_text_version, consent_ip, consent_source, consent_withdrawn_at, legal_hold";
-/// Rows per multi-row statement: 19 parameters a row stays under SQLite's 32,766.
+    consent_text_version, consent_ip, consent_source, consent_withdrawn_at, legal_hold, external_id";
+/// Rows per multi-row statement: 20 parameters a row stays under SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 500;
 
 #[derive(Clone)]
@@ -52,6 +54,7 @@ impl SqliteStore {
     }
 
     async fn connect(path: &str, create: bool) -> Result<Self> {
+        owner_only(path)?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .with_context(|| format!("bad database path {path}"))?
             .create_if_missing(create)
@@ -117,39 +120,69 @@ impl SqliteStore {
         self
     }
 
-    /// Creates the secrets that are missing; keeps the ones that exist.
-    pub async fn ensure_secrets(&self, fresh: &Secrets, now: Instant) -> Result<()> {
-        for (name, value) in [
-            ("link_key", &fresh.link_key),
-            ("tombstone_key", &fresh.tombstone_key),
-        ] {
-            sqlx::query("INSERT OR IGNORE INTO secrets (name, value, created_at) VALUES (?, ?, ?)")
-                .bind(name)
-                .bind(value.as_slice())
-                .bind(now.timestamp())
-                .execute(&self.writer)
-                .await?;
-        }
+    /// Stores a secret unless one of that name exists.
+    pub async fn add_secret(&self, name: &str, value: &[u8], now: Instant) -> Result<()> {
+        sqlx::query("INSERT OR IGNORE INTO secrets (name, value, created_at) VALUES (?, ?, ?)")
+            .bind(name)
+            .bind(value)
+            .bind(now.timestamp())
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 
-    pub async fn secrets(&self) -> Result<Secrets> {
-        let rows = sqlx::query("SELECT name, value FROM secrets")
-            .fetch_all(&self.pool)
+    pub async fn secret(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Records that the tombstone key lives in the file at `path` and drops it from the
+    /// database, in one transaction.
+    pub async fn move_tombstone_key_out(&self, path: &[u8], now: Instant) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(KEY_FILE)
+        .bind(path)
+        .bind(now.timestamp())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM secrets WHERE name = ?")
+            .bind(TOMBSTONE_KEY)
+            .execute(&mut *tx)
             .await?;
-        let get = |wanted: &str| -> Result<[u8; KEY_LEN]> {
-            let row = rows
-                .iter()
-                .find(|r| r.get::<String, _>("name") == wanted)
-                .with_context(|| format!("the database has no {wanted}: run `reconsent init`"))?;
-            let value: Vec<u8> = row.get("value");
-            value
+        tx.commit().await?;
+        // The page that held the key is rewritten with zeros now, not at the next checkpoint.
+        self.checkpoint().await
+    }
+
+    /// The keys: from the database, the tombstone key from its file if `init` put it there.
+    pub async fn secrets(&self) -> Result<Secrets> {
+        let rows: HashMap<String, Vec<u8>> = sqlx::query_as("SELECT name, value FROM secrets")
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .collect();
+        let key = |name: &str| -> Result<[u8; KEY_LEN]> {
+            rows.get(name)
+                .with_context(|| format!("the database has no {name}: run `reconsent init`"))?
+                .as_slice()
                 .try_into()
-                .map_err(|_| anyhow::anyhow!("the stored {wanted} is damaged"))
+                .map_err(|_| anyhow::anyhow!("the stored {name} is damaged"))
+        };
+        let tombstone_key = match (rows.get(TOMBSTONE_KEY), rows.get(KEY_FILE)) {
+            (None, Some(path)) => read_key_file(&stored_path(path))?,
+            _ => key(TOMBSTONE_KEY)?,
         };
         Ok(Secrets {
-            link_key: get("link_key")?,
-            tombstone_key: get("tombstone_key")?,
+            link_key: key(LINK_KEY)?,
+            tombstone_key,
         })
     }
 
@@ -448,6 +481,7 @@ fn contact_values(c: &Contact) -> Vec<(&'static str, SqlValue)> {
         ("consent_source", s(k.source.as_deref())),
         ("consent_withdrawn_at", t(k.withdrawn_at)),
         ("legal_hold", b(c.legal_hold)),
+        ("external_id", s(c.external_id.as_deref())),
     ]
 }
 
@@ -536,6 +570,7 @@ struct RawContact {
     consent_source: Option<String>,
     consent_withdrawn_at: Option<i64>,
     legal_hold: Option<i64>,
+    external_id: Option<String>,
 }
 
 impl RawContact {
@@ -561,6 +596,7 @@ impl RawContact {
                 withdrawn_at: time(self.consent_withdrawn_at),
             },
             legal_hold: flag(self.legal_hold),
+            external_id: self.external_id,
         }
     }
 }
@@ -584,6 +620,7 @@ fn contact_from_row(r: &SqliteRow) -> Result<Contact> {
         consent_source: r.try_get("consent_source")?,
         consent_withdrawn_at: r.try_get("consent_withdrawn_at")?,
         legal_hold: r.try_get("legal_hold")?,
+        external_id: r.try_get("external_id")?,
     }
     .into_contact())
 }
@@ -614,6 +651,38 @@ pub(super) async fn insert_ledger_rows(
                 .push_bind(e.detail.as_ref().map(|d| d.to_string()));
         });
         qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Makes the database and its companion files readable by their owner only: they hold
+/// addresses, consent records and keys. Files made by this version are created so (see
+/// `main`); an older or copied one is tightened, once, with a word on stderr.
+fn owner_only(path: &str) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut tightened = Vec::new();
+        for file in [
+            path.to_string(),
+            format!("{path}-wal"),
+            format!("{path}-shm"),
+        ] {
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("cannot make {file} readable by its owner only"))?;
+                tightened.push(file);
+            }
+        }
+        if !tightened.is_empty() {
+            eprintln!(
+                "note: {} could be read by other users of this machine; now only by its owner (mode 0600)",
+                tightened.join(", ")
+            );
+        }
     }
     Ok(())
 }

@@ -5,6 +5,9 @@ use crate::domain::Instant;
 use anyhow::Result;
 use sqlx::Row;
 
+/// The audit entry of [`SqliteStore::drop_undelivered_addresses`].
+const ADDRESSES_DROPPED: &str = "webhook_addresses_dropped";
+
 #[derive(Debug, Clone)]
 pub struct OutboxEvent {
     pub id: i64,
@@ -12,6 +15,23 @@ pub struct OutboxEvent {
     pub ordering_key: String,
     pub payload: String,
     pub attempts: i64,
+}
+
+/// Who an event is about: the opaque id, and the shop's own id when the import gave
+/// one, else the address. The shop finds its contact by either; an outbox that holds
+/// ids only holds no address.
+pub(super) fn about(
+    public_id: &str,
+    email: &str,
+    external_id: Option<&str>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut data = serde_json::Map::new();
+    data.insert("contact".into(), public_id.into());
+    match external_id {
+        Some(id) => data.insert("external_id".into(), id.into()),
+        None => data.insert("email".into(), email.into()),
+    };
+    data
 }
 
 /// Appends an event inside the caller's transaction.
@@ -38,12 +58,15 @@ pub(super) async fn enqueue(
 }
 
 /// Writes `contact.queued_for_deletion` for the deletion-queue rows `filter` picks
-/// (`?2` is now in seconds; `?3` is the filter's value).
+/// (`?2` is now in seconds; `?3` is the filter's value). The contact is named as
+/// [`about`] names it.
 const QUEUED_EVENTS: &str = "INSERT INTO webhook_outbox (event_type, ordering_key, payload, created_at, next_attempt_at) \
      SELECT 'contact.queued_for_deletion', c.public_id, \
             json_object('type', 'contact.queued_for_deletion', 'timestamp', ?1, 'data', \
-                json_object('contact', c.public_id, 'email', c.email, 'reason', q.reason, \
-                            'due_at', strftime('%Y-%m-%dT%H:%M:%SZ', q.due_at, 'unixepoch'))), ?2, ?2 \
+                json_remove(json_object('contact', c.public_id, 'external_id', c.external_id, \
+                                        'email', c.email, 'reason', q.reason, \
+                                        'due_at', strftime('%Y-%m-%dT%H:%M:%SZ', q.due_at, 'unixepoch')), \
+                            iif(c.external_id IS NULL, '$.external_id', '$.email'))), ?2, ?2 \
      FROM deletion_queue q JOIN contacts c ON c.id = q.contact_id WHERE ";
 
 /// For every recipient of `campaign_id` queued at `now` (the campaign's deadline passed).
@@ -144,6 +167,34 @@ impl SqliteStore {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    /// Drops the address from every event the receiver has not taken since `before`,
+    /// with an entry in the audit table; returns how many events lost theirs. The file
+    /// is then rewritten, so the old payloads are not left in unused space either.
+    pub async fn drop_undelivered_addresses(&self, before: Instant, now: Instant) -> Result<u64> {
+        let mut tx = self.writer.begin().await?;
+        let dropped = sqlx::query(
+            "UPDATE webhook_outbox SET payload = json_remove(payload, '$.data.email') \
+             WHERE delivered_at IS NULL AND created_at <= ? AND payload ->> '$.data.email' IS NOT NULL",
+        )
+        .bind(before.timestamp())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if dropped == 0 {
+            return Ok(0);
+        }
+        sqlx::query("INSERT INTO audit (at, action, count) VALUES (?, ?, ?)")
+            .bind(now.timestamp())
+            .bind(ADDRESSES_DROPPED)
+            .bind(dropped as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.vacuum().await?;
+        self.checkpoint().await?;
+        Ok(dropped)
     }
 
     /// Undelivered events: (all, due now).
