@@ -185,6 +185,7 @@ impl Sender {
             self.counters.clone(),
         ));
         tasks.spawn(prepare(
+            self.store.clone(),
             job_rx,
             ready_tx,
             self.stop.clone(),
@@ -480,6 +481,7 @@ struct Ready {
 /// Renders messages ahead of the connections, so that a connection never waits for
 /// the template engine between two slots.
 async fn prepare(
+    store: Store,
     jobs: mpsc::Receiver<Job>,
     ready: mpsc::Sender<Ready>,
     stop: Arc<AtomicBool>,
@@ -505,6 +507,12 @@ async fn prepare(
         let Ok(places) = ready.reserve_many(READY - limit).await else {
             break;
         };
+        // Erased or forgotten since the claim: the erasure cancelled it, it does not go.
+        let ids: Vec<i64> = batch.iter().map(|j| j.claimed.delivery_id).collect();
+        match store.still_claimed(&ids).await {
+            Ok(held) => batch.retain(|j| held.contains(&j.claimed.delivery_id)),
+            Err(e) => tracing::warn!("cannot look at the claims again: {e:#}"),
+        }
         let now = clock.now();
         let mut done = Vec::new();
         let mut rendered = Vec::with_capacity(batch.len());

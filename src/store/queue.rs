@@ -424,6 +424,19 @@ impl SqliteStore {
         Ok(claimed)
     }
 
+    /// Those of `ids` still claimed: an erasure cancels what a sender holds, and the
+    /// sender looks again right before the messages go.
+    pub async fn still_claimed(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        let found: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM deliveries WHERE id IN (SELECT value FROM json_each(?)) \
+             AND state = 'claimed'",
+        )
+        .bind(serde_json::to_string(ids)?)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(found.into_iter().collect())
+    }
+
     /// Gives back claims that were never started.
     pub async fn release(&self, ids: &[i64]) -> Result<()> {
         let mut tx = self.writer.begin().await?;
