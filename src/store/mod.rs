@@ -1,7 +1,8 @@
 //! Every SQL statement lives here; business logic stays above. One module per backend.
 //!
-//! `sqlite` is the embedded default (WAL, one file). The types below are what the store
-//! hands up: plain data, no SQL.
+//! `sqlite` is the embedded default (WAL, one file, plus `wire`: a small log per sender
+//! beside it, of the messages handed to the mail server). The types below are what the
+//! store hands up: plain data, no SQL.
 
 mod answers;
 mod bonus;
