@@ -564,7 +564,15 @@ fn print_audit(
 async fn purge(ctx: &Ctx, dry_run: bool) -> Result<ExitCode> {
     let store = ctx.store().await?;
     let secrets = store.secrets().await?;
-    let r = crate::purge::purge(&store, &ctx.config, &secrets, ctx.now, dry_run).await?;
+    let r = crate::purge::purge(
+        &store,
+        &ctx.config,
+        &secrets,
+        ctx.now,
+        dry_run,
+        crate::purge::Scrub::Now,
+    )
+    .await?;
     if !dry_run {
         // Tell the shop at once; what cannot be delivered now waits in the outbox.
         if let Err(e) = crate::webhooks::deliver(&store, &ctx.config, ctx.now).await {

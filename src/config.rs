@@ -39,6 +39,26 @@ pub struct Config {
     pub web: WebConfig,
     #[serde(default)]
     pub secrets: SecretsConfig,
+    #[serde(default)]
+    pub purge: PurgeConfig,
+}
+
+/// How erasure runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PurgeConfig {
+    /// How often `serve`'s scheduled purges may rewrite the database to leave no byte
+    /// of an erased contact behind (seconds per million contacts, during which answers
+    /// wait). `purge` and `forget` from the command line rewrite at once.
+    pub scrub_every: Span,
+}
+
+impl Default for PurgeConfig {
+    fn default() -> Self {
+        Self {
+            scrub_every: Span::Seconds(3_600),
+        }
+    }
 }
 
 /// Where keys live besides the database.
@@ -275,6 +295,7 @@ mod tests {
         assert_eq!(c.policy, Policy::default());
         assert_eq!(c.webhooks.keep_undelivered, Span::days(30));
         assert_eq!(c.secrets.tombstone_key_file, None);
+        assert_eq!(c.purge.scrub_every, Span::Seconds(3_600));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use crate::campaign::Campaign;
 use crate::config::Config;
-use crate::domain::Instant;
+use crate::domain::{Instant, Span};
 use crate::secrets::Secrets;
 use crate::store::{CampaignRow, Erasure, Store, StoredContact};
 use anyhow::Result;
@@ -70,12 +70,34 @@ fn keep_reason(
     (fresh && matches!(class, crate::policy::ContactClass::Valid)).then_some("consented")
 }
 
+/// When a purge that erased someone rewrites the database (see [`scrub`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scrub {
+    /// At its end: `purge` and `forget` from the command line.
+    Now,
+    /// Not again within this span of the last rewrite: `serve`'s purge every minute
+    /// would otherwise hold every answer for seconds each time it erased a leaver. The
+    /// rewrite still owed is kept in the database and done when the span is over.
+    Spaced(Span),
+}
+
+impl Scrub {
+    /// Whether a rewrite may run at `now`, the last one having run at `last`.
+    pub fn allows(self, last: Option<Instant>, now: Instant) -> bool {
+        match self {
+            Scrub::Now => true,
+            Scrub::Spaced(span) => last.is_none_or(|last| span.after(last) <= now),
+        }
+    }
+}
+
 pub async fn purge(
     store: &Store,
     config: &Config,
     secrets: &Secrets,
     now: Instant,
     dry_run: bool,
+    when: Scrub,
 ) -> Result<PurgeReport> {
     let mut report = PurgeReport {
         dry_run,
@@ -125,15 +147,19 @@ pub async fn purge(
             report.kept,
         )
         .await?;
-    scrub(store, now).await?;
+    scrub(store, now, when).await?;
     Ok(report)
 }
 
 /// Rewrites the database if an erasure ran since the last rewrite, this one or one
 /// that was stopped: only then is no byte of an erased contact left in the files. Once
 /// at the end, not per batch, since it rewrites the whole file.
-async fn scrub(store: &Store, now: Instant) -> Result<()> {
-    if store.scrub_due().await? {
+async fn scrub(store: &Store, now: Instant, when: Scrub) -> Result<()> {
+    let in_time = match when {
+        Scrub::Now => true,
+        Scrub::Spaced(_) => when.allows(store.last_scrub().await?, now),
+    };
+    if in_time && store.scrub_due().await? {
         store.scrub(now).await
     } else {
         store.checkpoint().await
@@ -223,6 +249,46 @@ pub async fn forget(
     store
         .finish_purge_run(run, now, u64::from(erased), 0, u64::from(!erased))
         .await?;
-    scrub(store, now).await?;
+    scrub(store, now, Scrub::Now).await?;
     Ok(erased)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::parse_instant;
+
+    #[test]
+    fn a_scheduled_rewrite_waits_its_turn() {
+        let t = |s: &str| parse_instant(s).unwrap();
+        let hourly = Scrub::Spaced(Span::Seconds(3_600));
+        let cases = [
+            (
+                Scrub::Now,
+                Some("2026-12-02T10:00:00Z"),
+                "2026-12-02T10:00:01Z",
+                true,
+            ),
+            (hourly, None, "2026-12-02T10:00:00Z", true),
+            (
+                hourly,
+                Some("2026-12-02T10:00:00Z"),
+                "2026-12-02T10:59:59Z",
+                false,
+            ),
+            (
+                hourly,
+                Some("2026-12-02T10:00:00Z"),
+                "2026-12-02T11:00:00Z",
+                true,
+            ),
+        ];
+        for (when, last, now, expected) in cases {
+            assert_eq!(
+                when.allows(last.map(t), t(now)),
+                expected,
+                "{when:?} last {last:?} now {now}"
+            );
+        }
+    }
 }

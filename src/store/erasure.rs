@@ -282,6 +282,14 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// When the database was last rewritten by [`Self::scrub`].
+    pub async fn last_scrub(&self) -> Result<Option<Instant>> {
+        let at: Option<i64> = sqlx::query_scalar("SELECT max(scrubbed_at) FROM purge_runs")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(at.map(crate::domain::from_unix))
+    }
+
     /// Whether a run erased contacts (or stopped midway) since the database was last
     /// rewritten by [`Self::scrub`].
     pub async fn scrub_due(&self) -> Result<bool> {

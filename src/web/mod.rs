@@ -123,7 +123,8 @@ const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn purge(state: &AppState, now: crate::domain::Instant) -> Result<crate::purge::PurgeReport> {
     let secrets = state.store.secrets().await?;
-    crate::purge::purge(&state.store, &state.config, &secrets, now, false).await
+    let scrub = crate::purge::Scrub::Spaced(state.config.purge.scrub_every);
+    crate::purge::purge(&state.store, &state.config, &secrets, now, false, scrub).await
 }
 
 /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish. Beside the
