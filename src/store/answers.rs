@@ -1,7 +1,8 @@
 //! Answers from the response server (SQLite): what a token leads to, and the writes a
 //! view, a confirmation or a withdrawal makes — each in one transaction.
 
-use super::queue::{CampaignRow, suppress};
+use super::campaigns::CampaignRow;
+use super::queue::suppress;
 use super::sqlite::{COLUMNS, SqliteStore, stored_from_row};
 use super::{LedgerEntry, StoredContact, THANK_YOU_WAVE};
 use crate::domain::{ConsentRecord, Instant, from_unix};

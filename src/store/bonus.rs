@@ -1,7 +1,7 @@
 //! Bonus code pools (SQLite): loaded at launch, one code per contact, drawn once, in the
 //! transaction that records the confirmation.
 
-use super::queue::LaunchTx;
+use super::campaigns::LaunchTx;
 use crate::domain::Instant;
 use anyhow::Result;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};

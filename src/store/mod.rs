@@ -6,6 +6,8 @@
 
 mod answers;
 mod bonus;
+mod campaigns;
+mod counts;
 mod erasure;
 mod queue;
 mod sqlite;
@@ -16,8 +18,10 @@ mod wire;
 pub use answers::{
     AnswerContext, AnswerWrite, Answered, Change, NewConsent, Outcome, RequestDelivery,
 };
+pub use campaigns::{CampaignRow, LaunchTx};
+pub use counts::AnswerCounts;
 pub use erasure::{Due, Erasure};
-pub use queue::{AnswerCounts, CampaignRow, Claimed, Fate, LaunchTx, QueueState, SlotRequest};
+pub use queue::{Claimed, Fate, QueueState, SlotRequest};
 pub use sqlite::{ImportTx, SqliteStore as Store};
 pub use webhooks::OutboxEvent;
 pub use wire::WireLog;

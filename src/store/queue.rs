@@ -1,28 +1,15 @@
-//! Campaigns and the delivery queue (SQLite).
+//! The delivery queue (SQLite): claims, the sender's journal, recovery of a dead
+//! sender's claims.
 //!
 //! Two senders on one database never send one delivery twice: claiming is a single
 //! `UPDATE … RETURNING`, and SQLite runs one writer at a time.
 
 use super::sqlite::{COLUMNS, SqliteStore, stored_from_row};
 use super::{LedgerEntry, StoredContact, THANK_YOU_WAVE};
-use crate::domain::{Instant, from_unix};
+use crate::domain::Instant;
 use anyhow::Result;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone)]
-pub struct CampaignRow {
-    pub id: i64,
-    pub name: String,
-    pub definition: String,
-    pub definition_sha256: String,
-    pub source_file: String,
-    /// The template files as launched, as JSON `{ "path": "content" }`.
-    pub templates: String,
-    pub state: String,
-    pub state_reason: Option<String>,
-    pub launched_at: Instant,
-}
 
 /// A delivery claimed by a sender, with its contact.
 #[derive(Debug, Clone)]
@@ -93,163 +80,7 @@ pub struct SlotRequest {
     pub period: i64,
 }
 
-pub struct LaunchTx {
-    pub(super) tx: sqlx::Transaction<'static, Sqlite>,
-}
-
-impl LaunchTx {
-    /// Creates the campaign; `None` if one of that name exists (launching twice is a no-op).
-    pub async fn create_campaign(
-        &mut self,
-        name: &str,
-        definition: &str,
-        definition_sha256: &str,
-        source_file: &str,
-        templates: &str,
-        now: Instant,
-    ) -> Result<Option<i64>> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO campaigns (name, definition, definition_sha256, source_file, templates, launched_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
-        )
-        .bind(name)
-        .bind(definition)
-        .bind(definition_sha256)
-        .bind(source_file)
-        .bind(templates)
-        .bind(now.timestamp())
-        .bind(now.timestamp())
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        Ok(id)
-    }
-
-    /// Queues one wave for these contacts; a contact already queued for it is skipped.
-    pub async fn enqueue(
-        &mut self,
-        campaign_id: i64,
-        wave: i64,
-        contact_ids: &[i64],
-        due_at: Instant,
-    ) -> Result<u64> {
-        enqueue(&mut self.tx, campaign_id, wave, contact_ids, due_at).await
-    }
-
-    pub async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
-    }
-}
-
-async fn enqueue(
-    conn: &mut sqlx::SqliteConnection,
-    campaign_id: i64,
-    wave: i64,
-    contact_ids: &[i64],
-    due_at: Instant,
-) -> Result<u64> {
-    // The ids travel as one JSON array: one small statement whatever their number. A
-    // multi-row VALUES list would compile to a program the size of the list, and the
-    // statement cache would keep one such program per list length.
-    let ids = serde_json::to_string(contact_ids)?;
-    let added = sqlx::query(
-        "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) \
-         SELECT ?, value, ?, ? FROM json_each(?) WHERE true \
-         ON CONFLICT (campaign_id, contact_id, wave) DO NOTHING",
-    )
-    .bind(campaign_id)
-    .bind(wave)
-    .bind(due_at.timestamp())
-    .bind(ids)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(added)
-}
-
-fn campaign_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<CampaignRow> {
-    Ok(CampaignRow {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        definition: r.try_get("definition")?,
-        definition_sha256: r.try_get("definition_sha256")?,
-        source_file: r.try_get("source_file")?,
-        templates: r.try_get("templates")?,
-        state: r.try_get("state")?,
-        state_reason: r.try_get("state_reason")?,
-        launched_at: from_unix(r.try_get("launched_at")?),
-    })
-}
-
 impl SqliteStore {
-    pub async fn begin_launch(&self) -> Result<LaunchTx> {
-        Ok(LaunchTx {
-            tx: self.writer.begin().await?,
-        })
-    }
-
-    pub async fn campaign(&self, name: &str) -> Result<Option<CampaignRow>> {
-        let row = sqlx::query("SELECT * FROM campaigns WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(campaign_from_row).transpose()
-    }
-
-    pub async fn campaign_by_id(&self, id: i64) -> Result<Option<CampaignRow>> {
-        let row = sqlx::query("SELECT * FROM campaigns WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(campaign_from_row).transpose()
-    }
-
-    /// Whether a sender may go on with a campaign's claims: it runs, or its deadline
-    /// closed it and only thank-you mails are left to send.
-    pub async fn campaign_sendable(&self, id: i64) -> Result<bool> {
-        let state: Option<String> = sqlx::query_scalar("SELECT state FROM campaigns WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(matches!(state.as_deref(), Some("running" | "completed")))
-    }
-
-    pub async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
-        let rows = sqlx::query("SELECT * FROM campaigns ORDER BY launched_at, id")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(campaign_from_row).collect()
-    }
-
-    pub async fn set_campaign_state(
-        &self,
-        id: i64,
-        state: &str,
-        reason: Option<&str>,
-        now: Instant,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE campaigns SET state = ?, state_reason = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(state)
-        .bind(reason)
-        .bind(now.timestamp())
-        .bind(id)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    /// Cancels what has not gone out; returns how many deliveries were cancelled.
-    pub async fn cancel_pending(&self, campaign_id: i64) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE deliveries SET state = 'cancelled' WHERE campaign_id = ? AND state IN ('queued', 'retry')",
-        )
-        .bind(campaign_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected())
-    }
-
     /// Deliveries left by senders that stopped (their lease ran out): those a sender
     /// put on the wire become `unknown`, never resent; the rest go back to the queue.
     /// Returns (requeued, unknown).
@@ -518,41 +349,6 @@ impl SqliteStore {
         })
     }
 
-    /// Delivery counts by wave and state.
-    pub async fn delivery_counts(&self, campaign_id: i64) -> Result<BTreeMap<(i64, String), i64>> {
-        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT wave, state, count(*) FROM deliveries WHERE campaign_id = ? GROUP BY wave, state",
-        )
-        .bind(campaign_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(w, s, n)| ((w, s), n)).collect())
-    }
-
-    /// Why messages of a campaign were cancelled or failed, by state and reason, with
-    /// how many each (thank-you mails apart): answered first, withdrawn, no basis,
-    /// suppressed, erased, the campaign cancelled; the server's words for failures.
-    pub async fn outcome_reasons(
-        &self,
-        campaign_id: i64,
-    ) -> Result<BTreeMap<String, BTreeMap<String, i64>>> {
-        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
-            "SELECT state, last_error, count(*) FROM deliveries \
-             WHERE campaign_id = ? AND state IN ('cancelled', 'failed') AND wave >= 0 \
-             GROUP BY state, last_error",
-        )
-        .bind(campaign_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut reasons: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-        for (state, why, n) in rows {
-            // A cancel without a reason is the campaign's own cancel.
-            let why = why.unwrap_or_else(|| "campaign_cancelled".into());
-            *reasons.entry(state).or_default().entry(why).or_default() += n;
-        }
-        Ok(reasons)
-    }
-
     pub async fn is_suppressed(&self, contact_id: i64) -> Result<bool> {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM suppressions WHERE contact_id = ?")
             .bind(contact_id)
@@ -729,55 +525,4 @@ async fn release(conn: &mut sqlx::SqliteConnection, ids: &[i64]) -> Result<()> {
         qb.build().execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-/// Answers recorded for a campaign: distinct contacts per (event, suspect).
-#[derive(Debug, Default, Clone)]
-pub struct AnswerCounts {
-    pub by_event: BTreeMap<(String, bool), i64>,
-    /// Contacts with any answer, suspect or not: they are not "no response".
-    pub answered: i64,
-    pub queued_for_deletion: i64,
-    pub purged: i64,
-}
-
-impl SqliteStore {
-    pub async fn answer_counts(&self, campaign: &CampaignRow) -> Result<AnswerCounts> {
-        let rows: Vec<(String, bool, i64)> = sqlx::query_as(
-            // A one-click withdrawal is a leave as far as the funnel goes.
-            "SELECT CASE event WHEN 'withdrawn' THEN 'left' ELSE event END AS answer, suspect, \
-             count(DISTINCT contact_id) FROM ledger \
-             WHERE campaign = ? AND event IN ('viewed', 'confirmed', 'left', 'withdrawn') GROUP BY answer, suspect",
-        )
-        .bind(&campaign.name)
-        .fetch_all(&self.pool)
-        .await?;
-        let answered: i64 = sqlx::query_scalar(
-            "SELECT count(DISTINCT contact_id) FROM ledger \
-             WHERE campaign = ? AND event IN ('confirmed', 'left', 'withdrawn')",
-        )
-        .bind(&campaign.name)
-        .fetch_one(&self.pool)
-        .await?;
-        let queued_for_deletion: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM deletion_queue WHERE contact_id IN \
-             (SELECT contact_id FROM deliveries WHERE campaign_id = ?)",
-        )
-        .bind(campaign.id)
-        .fetch_one(&self.pool)
-        .await?;
-        let purged: i64 = sqlx::query_scalar(
-            "SELECT count(DISTINCT contact_id) FROM ledger WHERE event = 'erased' AND contact_id IN \
-             (SELECT contact_id FROM deliveries WHERE campaign_id = ?)",
-        )
-        .bind(campaign.id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(AnswerCounts {
-            by_event: rows.into_iter().map(|(e, s, n)| ((e, s), n)).collect(),
-            answered,
-            queued_for_deletion,
-            purged,
-        })
-    }
 }

@@ -1,0 +1,178 @@
+//! Campaigns as launched, their state, and the launch's one transaction (SQLite).
+
+use super::sqlite::SqliteStore;
+use crate::domain::{Instant, from_unix};
+use anyhow::Result;
+use sqlx::{Row, Sqlite};
+
+#[derive(Debug, Clone)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub name: String,
+    pub definition: String,
+    pub definition_sha256: String,
+    pub source_file: String,
+    /// The template files as launched, as JSON `{ "path": "content" }`.
+    pub templates: String,
+    pub state: String,
+    pub state_reason: Option<String>,
+    pub launched_at: Instant,
+}
+
+pub struct LaunchTx {
+    pub(super) tx: sqlx::Transaction<'static, Sqlite>,
+}
+
+impl LaunchTx {
+    /// Creates the campaign; `None` if one of that name exists (launching twice is a no-op).
+    pub async fn create_campaign(
+        &mut self,
+        name: &str,
+        definition: &str,
+        definition_sha256: &str,
+        source_file: &str,
+        templates: &str,
+        now: Instant,
+    ) -> Result<Option<i64>> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO campaigns (name, definition, definition_sha256, source_file, templates, launched_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
+        )
+        .bind(name)
+        .bind(definition)
+        .bind(definition_sha256)
+        .bind(source_file)
+        .bind(templates)
+        .bind(now.timestamp())
+        .bind(now.timestamp())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    /// Queues one wave for these contacts; a contact already queued for it is skipped.
+    pub async fn enqueue(
+        &mut self,
+        campaign_id: i64,
+        wave: i64,
+        contact_ids: &[i64],
+        due_at: Instant,
+    ) -> Result<u64> {
+        enqueue(&mut self.tx, campaign_id, wave, contact_ids, due_at).await
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+async fn enqueue(
+    conn: &mut sqlx::SqliteConnection,
+    campaign_id: i64,
+    wave: i64,
+    contact_ids: &[i64],
+    due_at: Instant,
+) -> Result<u64> {
+    // The ids travel as one JSON array: one small statement whatever their number. A
+    // multi-row VALUES list would compile to a program the size of the list, and the
+    // statement cache would keep one such program per list length.
+    let ids = serde_json::to_string(contact_ids)?;
+    let added = sqlx::query(
+        "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) \
+         SELECT ?, value, ?, ? FROM json_each(?) WHERE true \
+         ON CONFLICT (campaign_id, contact_id, wave) DO NOTHING",
+    )
+    .bind(campaign_id)
+    .bind(wave)
+    .bind(due_at.timestamp())
+    .bind(ids)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(added)
+}
+
+fn campaign_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<CampaignRow> {
+    Ok(CampaignRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        definition: r.try_get("definition")?,
+        definition_sha256: r.try_get("definition_sha256")?,
+        source_file: r.try_get("source_file")?,
+        templates: r.try_get("templates")?,
+        state: r.try_get("state")?,
+        state_reason: r.try_get("state_reason")?,
+        launched_at: from_unix(r.try_get("launched_at")?),
+    })
+}
+
+impl SqliteStore {
+    pub async fn begin_launch(&self) -> Result<LaunchTx> {
+        Ok(LaunchTx {
+            tx: self.writer.begin().await?,
+        })
+    }
+
+    pub async fn campaign(&self, name: &str) -> Result<Option<CampaignRow>> {
+        let row = sqlx::query("SELECT * FROM campaigns WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(campaign_from_row).transpose()
+    }
+
+    pub async fn campaign_by_id(&self, id: i64) -> Result<Option<CampaignRow>> {
+        let row = sqlx::query("SELECT * FROM campaigns WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(campaign_from_row).transpose()
+    }
+
+    /// Whether a sender may go on with a campaign's claims: it runs, or its deadline
+    /// closed it and only thank-you mails are left to send.
+    pub async fn campaign_sendable(&self, id: i64) -> Result<bool> {
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM campaigns WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(matches!(state.as_deref(), Some("running" | "completed")))
+    }
+
+    pub async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
+        let rows = sqlx::query("SELECT * FROM campaigns ORDER BY launched_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(campaign_from_row).collect()
+    }
+
+    pub async fn set_campaign_state(
+        &self,
+        id: i64,
+        state: &str,
+        reason: Option<&str>,
+        now: Instant,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE campaigns SET state = ?, state_reason = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(state)
+        .bind(reason)
+        .bind(now.timestamp())
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Cancels what has not gone out; returns how many deliveries were cancelled.
+    pub async fn cancel_pending(&self, campaign_id: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET state = 'cancelled' WHERE campaign_id = ? AND state IN ('queued', 'retry')",
+        )
+        .bind(campaign_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
