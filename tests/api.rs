@@ -8,6 +8,8 @@ use reconsent::store::Store;
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const CAMPAIGN: &str = "spring-reconsent";
 const CONFIGURED: &str = "configured-token-0123456789abcdef";
@@ -253,6 +255,20 @@ async fn metrics_after_a_campaign_sent_by_serve_pass_promtool_and_agree_with_sta
     let (sb, server, _smtp) = sent_by_serve();
     let token = stored_token(&sb);
     let status = sb.status();
+    // One person opens the link in their e-mail: a view, on the route of every link.
+    let mail = &read_messages(&sb.path("maildir"))[0];
+    let link = mail["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str())
+        .find(|l| l.contains("/r/"))
+        .unwrap();
+    let path = &link[link.find("/r/").unwrap()..];
+    assert_eq!(
+        get(&format!("{}{path}", server.base), None).await.status(),
+        200
+    );
     let _ = json(&format!("{}/api/campaigns/{CAMPAIGN}", server.base), &token).await;
     let _ = get(&format!("{}/metrics", server.base), Some(&token)).await;
     let res = get(&format!("{}/metrics", server.base), Some(&token)).await;
@@ -300,12 +316,93 @@ async fn metrics_after_a_campaign_sent_by_serve_pass_promtool_and_agree_with_sta
         Some(value(&text, "reconsent_send_seconds_count")),
         status["sent"].as_f64()
     );
+    assert!(
+        !text.contains(&path[3..]),
+        "a link's token leaked into the metrics"
+    );
+    let views: f64 = samples(&text, "reconsent_answers_total")
+        .iter()
+        .filter(|(l, _)| l["kind"] == "viewed")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(views, 1.0, "{text}");
     let http = samples(&text, "reconsent_http_requests_total");
-    for route in ["/api/campaigns/{name}", "/metrics"] {
+    for route in ["/r/{token}", "/api/campaigns/{name}", "/metrics"] {
         let labels = BTreeMap::from([
             ("route".to_string(), route.to_string()),
             ("status".to_string(), "200".to_string()),
         ]);
         assert!(http.get(&labels) >= Some(&1.0), "{route}\n{text}");
     }
+}
+
+/// `/metrics` as text, with the admin token.
+async fn scrape(server: &Serve, token: &str) -> String {
+    let res = get(&format!("{}/metrics", server.base), Some(token)).await;
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn purges_and_webhook_deliveries_of_serve_are_counted() {
+    let sb = Sandbox::with_campaign("100000/s");
+    sb.ok(&["campaign", "launch", "campaigns/example.toml"]);
+    let out = sb.run_with("file://outbox", &["send", "--until-idle"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let token = stored_token(&sb);
+    // The receiver refuses the first event, then takes every one.
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&receiver)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let url = format!("{}/hooks", receiver.uri());
+    // Long after the deadline and grace: serve's first purge erases the silent.
+    let server = serve(
+        &sb,
+        &[
+            ("RECONSENT_NOW", "2027-01-01T00:00:00Z"),
+            ("RECONSENT__TRANSPORT", "file://outbox"),
+            ("RECONSENT__WEBHOOKS__URL", &url),
+            (
+                "RECONSENT__WEBHOOKS__SECRET",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ),
+        ],
+    );
+    let purged = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("reconsent_purged_total "))
+            .map(|v| v.parse::<f64>().unwrap())
+    };
+    let deliveries = |text: &str, result: &str| {
+        samples(text, "reconsent_webhook_deliveries_total")
+            .into_iter()
+            .find(|(l, _)| l["result"] == result)
+            .map_or(0.0, |(_, n)| n)
+    };
+    let start = Instant::now();
+    let text = loop {
+        let text = scrape(&server, &token).await;
+        let received = receiver.received_requests().await.unwrap().len() as f64;
+        if purged(&text).is_some()
+            && deliveries(&text, "failed") == 1.0
+            && deliveries(&text, "delivered") == received - 1.0
+            && received > 1.0
+        {
+            break text;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    promtool_check(&sb, &text);
+    let status = sb.status();
+    assert!(status["purged"].as_f64() > Some(100.0), "{status}");
+    assert_eq!(purged(&text), status["purged"].as_f64());
 }
