@@ -7,6 +7,7 @@ use crate::domain::{EmailAddress, Instant, Locale, parse_instant};
 use crate::import::{ImportContext, ImportEvent, ImportOptions, ImportReport, import_file};
 use crate::policy::ContactClass;
 use crate::print::{self, errln, out, outln};
+use crate::secrets::TokenSource;
 use crate::send::{Clock, SendOptions};
 use crate::store::{OpenStores, Store, sqlite_path};
 use anyhow::{Context, Result};
@@ -83,12 +84,22 @@ enum Command {
         #[arg(long)]
         until_idle: bool,
     },
+    /// The admin side of `serve`: `/api` and `/metrics`.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Answer the links in sent e-mails (confirm, leave, one-click unsubscribe).
     Serve {
         /// Address and port to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
     },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Print the admin token (`Authorization: Bearer TOKEN`): `[admin] token` if set,
+    /// else the one `init` created.
+    Token,
 }
 
 #[derive(Subcommand)]
@@ -174,7 +185,10 @@ fn fail(json: bool, e: &anyhow::Error) -> ExitCode {
 /// Whether this command changes the base (a dry run does not).
 fn writes(command: &Command) -> bool {
     match command {
-        Command::Audit | Command::Explain { .. } | Command::Evidence { .. } => false,
+        Command::Audit
+        | Command::Explain { .. }
+        | Command::Evidence { .. }
+        | Command::Admin(AdminCommand::Token) => false,
         Command::Import { dry_run, .. } | Command::Purge { dry_run } => !dry_run,
         Command::Campaign(c) => match c {
             CampaignCommand::Check { .. }
@@ -269,6 +283,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Forget { email } => forget(&ctx, &email).await,
         Command::Webhooks => webhooks(&ctx).await,
         Command::Serve { bind } => serve(&ctx, &bind).await,
+        Command::Admin(AdminCommand::Token) => admin_token(&ctx).await,
     };
     ctx.stores.close().await;
     result
@@ -301,6 +316,12 @@ async fn send(ctx: &Ctx, campaign: Option<String>, until_idle: bool) -> Result<E
 
 async fn serve(ctx: &Ctx, bind: &str) -> Result<ExitCode> {
     let store = ctx.store().await?;
+    if let Err(e) = crate::secrets::admin_token(&store, &ctx.config).await {
+        if e.downcast_ref::<crate::secrets::NoAdminToken>().is_none() {
+            return Err(e);
+        }
+        errln!("warning: {e}; until then /api and /metrics answer 401");
+    }
     let clock = ctx.fixed_now.map_or_else(Clock::real, Clock::from);
     let state = crate::web::AppState::new(store, ctx.config.clone(), clock).await?;
     crate::web::serve(state, bind).await?;
@@ -349,11 +370,44 @@ async fn init(ctx: &Ctx) -> Result<ExitCode> {
         ctx.now,
     )
     .await?;
+    let token = crate::secrets::ensure_admin_token(&store, &ctx.config, ctx.now).await?;
     let contacts = store.count_contacts().await?;
     if ctx.json {
-        print::json(&json!({ "database": ctx.database, "contacts": contacts }));
+        print::json(&json!({
+            "database": ctx.database,
+            "contacts": contacts,
+            "admin_token": token_source(token),
+        }));
     } else {
         outln!("Database ready: {path} ({contacts} contacts). Next: reconsent import FILE");
+        match token {
+            TokenSource::Config => {
+                outln!("Admin token (for /api and /metrics): [admin] token from the configuration")
+            }
+            TokenSource::Database => outln!(
+                "Admin token (for /api and /metrics): kept in the database, table secrets; \
+                 print it with `reconsent admin token`"
+            ),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn token_source(source: TokenSource) -> &'static str {
+    match source {
+        TokenSource::Config => "config",
+        TokenSource::Database => "database",
+    }
+}
+
+/// Only the token goes to stdout, so that `$(reconsent admin token)` is the token.
+async fn admin_token(ctx: &Ctx) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let (token, source) = crate::secrets::admin_token_from(&store, &ctx.config).await?;
+    if ctx.json {
+        print::json(&json!({ "admin_token": token, "source": token_source(source) }));
+    } else {
+        outln!("{token}");
     }
     Ok(ExitCode::SUCCESS)
 }

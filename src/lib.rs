@@ -9,12 +9,12 @@
 //! | [`config`] | `reconsent.toml`, `RECONSENT__SECTION__KEY` overrides, defaults |
 //! | [`import`] | CSV / JSON Lines rows → contacts; all-or-nothing, streaming, batched; bounded dates and lengths, near-miss columns refused |
 //! | [`store`] | every SQL statement; one module per backend; the per-sender wire log of what went to the mail server; the rewrite that leaves no byte of an erased contact |
-//! | [`secrets`] | keys created by `init`; the keyed tombstone hash, its key optionally in a file of its own |
+//! | [`secrets`] | keys created by `init`; the keyed tombstone hash, its key optionally in a file of its own; the admin token (configured or stored), compared in constant time |
 //! | [`tokens`] | signed link tokens: purpose, campaign, opaque contact id, expiry; one generic failure |
 //! | [`campaign`] | campaign files, audience selection, templates, the request e-mail (MIME, DKIM), `check` and `preview` |
 //! | [`purge`] | deadline → deletion queue → erasure with tombstone; `forget` on request |
 //! | [`send`] | the sending pipeline: claim (each message checked again: still lawful?), render, a throttle shared through the database, SMTP or `.eml`, every fate recorded; requests and thank-you mails |
-//! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click decided in one write transaction, the ledger entries they write; timeouts, a limit per client address, trusted proxies |
+//! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click decided in one write transaction, the ledger entries they write; timeouts, a limit per client address, trusted proxies; `/api` and `/metrics` behind the admin token |
 //! | [`webhooks`] | the outbox of events for the shop, signed, retried, in order per contact |
 //! | [`cli`] | the `reconsent` command: parses arguments, says what happened for people or as `--json` |
 //! | [`print`] | the one place that prints: user text escaped so it cannot drive a terminal; a closed pipe is not a crash |

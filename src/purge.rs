@@ -137,6 +137,7 @@ pub async fn purge(
         store.restart_log().await?;
         report.kept += (batch.len() - erased.len()) as u64;
         report.purged += erased.len() as u64;
+        metrics::counter!("reconsent_purged_total").increment(erased.len() as u64);
     }
     store
         .finish_purge_run(

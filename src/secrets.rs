@@ -6,12 +6,16 @@
 //! the tombstone key lives in that file only (64 hex digits and a newline, mode 0600),
 //! and whoever holds a copy of the database alone cannot test candidate addresses
 //! against its tombstones.
+//!
+//! The admin token (for `/api` and `/metrics`) is `[admin] token` when configured, else
+//! the one `init` stored in the database; `reconsent admin token` prints it.
 
+use crate::config::Config;
 use crate::domain::Instant;
 use crate::store::Store;
 use anyhow::{Context, Result, bail};
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -97,6 +101,7 @@ pub fn stored_path(bytes: &[u8]) -> PathBuf {
 /// The names of the rows of the `secrets` table.
 pub const LINK_KEY: &str = "link_key";
 pub const TOMBSTONE_KEY: &str = "tombstone_key";
+pub const ADMIN_TOKEN: &str = "admin_token";
 /// Where the tombstone key lives when it is not in the database.
 pub const KEY_FILE: &str = "tombstone_key_file";
 
@@ -139,6 +144,88 @@ fn write_key_file(path: &Path, key: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot write the tombstone key file {}", path.display()))
 }
 
+/// Where the admin token comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `[admin] token` (or `RECONSENT__ADMIN__TOKEN`).
+    Config,
+    /// The `secrets` table, where `init` put it.
+    Database,
+}
+
+/// Neither the configuration nor the database holds an admin token.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "there is no admin token: run `reconsent init` to create one, or set [admin] token \
+     (RECONSENT__ADMIN__TOKEN)"
+)]
+pub struct NoAdminToken;
+
+/// A configured token shorter than this is refused: it could be guessed.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+/// The configured admin token, if any; one too short to be safe is refused by name.
+pub fn configured_admin_token(config: &Config) -> Result<Option<&str>> {
+    let Some(token) = config.admin.token.as_deref() else {
+        return Ok(None);
+    };
+    let token = token.trim();
+    if token.chars().count() < MIN_ADMIN_TOKEN_LEN {
+        bail!(
+            "admin.token: at least {MIN_ADMIN_TOKEN_LEN} characters are needed (this one has {}); \
+             leave it unset and `reconsent init` creates a random one",
+            token.chars().count()
+        );
+    }
+    Ok(Some(token))
+}
+
+/// Creates the stored admin token unless one is configured or already stored; says
+/// which one is in force.
+pub async fn ensure_admin_token(
+    store: &Store,
+    config: &Config,
+    now: Instant,
+) -> Result<TokenSource> {
+    if configured_admin_token(config)?.is_some() {
+        return Ok(TokenSource::Config);
+    }
+    let mut bytes = [0u8; KEY_LEN];
+    rand::fill(&mut bytes);
+    // Stored as the text a client sends, so that printing it needs no decoding.
+    store
+        .add_secret(ADMIN_TOKEN, hex::encode(bytes).as_bytes(), now)
+        .await?;
+    Ok(TokenSource::Database)
+}
+
+/// The admin token in force and where it comes from: the configured one wins.
+pub async fn admin_token_from(store: &Store, config: &Config) -> Result<(String, TokenSource)> {
+    if let Some(token) = configured_admin_token(config)? {
+        return Ok((token.to_string(), TokenSource::Config));
+    }
+    let stored = store.secret(ADMIN_TOKEN).await?.ok_or(NoAdminToken)?;
+    let token = String::from_utf8(stored)
+        .map_err(|_| anyhow::anyhow!("the stored {ADMIN_TOKEN} is damaged"))?;
+    Ok((token, TokenSource::Database))
+}
+
+/// The admin token in force (see [`admin_token_from`]); [`NoAdminToken`] if there is none.
+pub async fn admin_token(store: &Store, config: &Config) -> Result<String> {
+    Ok(admin_token_from(store, config).await?.0)
+}
+
+/// Whether a presented token is the expected one, in time that depends on neither:
+/// both are hashed first (hiding the length), then every byte is compared.
+pub fn same_token(given: &str, expected: &str) -> bool {
+    let (a, b) = (Sha256::digest(given), Sha256::digest(expected));
+    let diff = a
+        .iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut mac =
         <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
@@ -178,6 +265,21 @@ mod tests {
         ] {
             let err = parse_key(bad).unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn tokens_match_only_when_equal() {
+        let t = "3f9a0c1e5b7d2468ace0135792468ace0135792468ace0135792468ace013579";
+        for (given, same) in [
+            (t, true),
+            ("", false),
+            (&t[..63], false),
+            (&format!("{t}0"), false),
+            (&t.to_uppercase(), false),
+            (&format!(" {t}"), false),
+        ] {
+            assert_eq!(same_token(given, t), same, "{given:?}");
         }
     }
 

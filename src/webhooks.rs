@@ -112,6 +112,7 @@ pub async fn deliver(store: &Store, config: &Config, now: Instant) -> Result<Del
                 None => {
                     store.webhook_delivered(event.id, now).await?;
                     report.delivered += 1;
+                    metrics::counter!("reconsent_webhook_deliveries_total", "result" => "delivered").increment(1);
                     progressed = true;
                 }
                 Some(error) => {
@@ -120,6 +121,8 @@ pub async fn deliver(store: &Store, config: &Config, now: Instant) -> Result<Del
                     store.webhook_failed(event.id, &error, next).await?;
                     tracing::warn!(event = event.id, "{error}; retrying later");
                     report.failed += 1;
+                    metrics::counter!("reconsent_webhook_deliveries_total", "result" => "failed")
+                        .increment(1);
                     blocked.insert(event.ordering_key);
                 }
             }

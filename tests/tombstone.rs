@@ -186,12 +186,18 @@ async fn with_a_key_file_the_database_holds_no_tombstone_key() {
     assert_eq!(text.len(), 65, "64 hex digits and a newline: {text:?}");
     assert!(hex::decode(text.trim()).is_ok());
     assert_eq!(mode(&key_file), 0o600);
-    assert_eq!(secret_names(&sb).await, ["link_key", "tombstone_key_file"]);
+    assert_eq!(
+        secret_names(&sb).await,
+        ["admin_token", "link_key", "tombstone_key_file"]
+    );
     // Init again changes nothing; every other command finds the key where init put it.
     assert_eq!(with_key_file(&sb, &key_file, &["init"]).code, 0);
     assert_eq!(std::fs::read_to_string(&key_file).unwrap(), text);
     forgotten_stays_out(&sb);
-    assert_eq!(secret_names(&sb).await, ["link_key", "tombstone_key_file"]);
+    assert_eq!(
+        secret_names(&sb).await,
+        ["admin_token", "link_key", "tombstone_key_file"]
+    );
 }
 
 #[tokio::test]
@@ -212,7 +218,10 @@ async fn init_moves_a_key_kept_in_the_database_to_the_file() {
         std::fs::read_to_string(&key_file).unwrap().trim(),
         hex::encode(key)
     );
-    assert_eq!(secret_names(&sb).await, ["link_key", "tombstone_key_file"]);
+    assert_eq!(
+        secret_names(&sb).await,
+        ["admin_token", "link_key", "tombstone_key_file"]
+    );
     assert!(
         !database_holds(&sb, &key),
         "the key's bytes are still in the files"

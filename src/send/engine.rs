@@ -556,12 +556,15 @@ async fn connection_task(
         };
         let c = &job.claimed;
         let done = |fate| Write::Done(vec![Done::of(c, fate)]);
+        let waiting = std::time::Instant::now();
         if !wait_for_slot(&job, &stop).await {
             if journal.send(done(Fate::Released)).await.is_err() {
                 break;
             }
             continue;
         }
+        metrics::histogram!("reconsent_throttle_wait_seconds").record(waiting.elapsed());
+        let sending = std::time::Instant::now();
         let result = transport
             .send(
                 &message.envelope_from,
@@ -571,6 +574,7 @@ async fn connection_task(
                 &mut || wire.record(c.delivery_id),
             )
             .await;
+        metrics::histogram!("reconsent_send_seconds").record(sending.elapsed());
         let fate = match result {
             Ok(()) => Fate::Sent {
                 message_id: message.message_id.clone(),

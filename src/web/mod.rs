@@ -9,6 +9,8 @@
 //! | [`client`] | the client's address: the peer, or behind a trusted proxy its `X-Forwarded-For` (pure) |
 //! | [`limit`] | requests per client address on the link routes; beyond them 429 |
 //! | [`scanners`] | which user agents are mail scanners, not people (pure) |
+//! | [`api`] | `GET /api/campaigns`, `GET /api/campaigns/{name}` (the JSON of `campaign status`), behind the admin token |
+//! | [`metrics`] | `GET /metrics` (Prometheus), behind the admin token; the recorder and the count of HTTP requests |
 //!
 //! A confirmation queues the thank-you e-mail as a delivery of wave
 //! [`crate::store::THANK_YOU_WAVE`] in its own transaction: the sender sends it, once,
@@ -18,9 +20,11 @@
 //! the POST from a button does. Answers too soon after delivery, or from a scanner's
 //! user agent, are recorded but flagged `suspect`.
 
+pub mod api;
 pub mod client;
 pub mod decide;
 pub mod limit;
+pub mod metrics;
 pub mod pages;
 pub mod routes;
 pub mod scanners;
@@ -137,6 +141,7 @@ pub async fn serve(state: AppState, bind: &str) -> Result<()> {
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(schedule(state.clone(), stop_rx));
+    self::metrics::install();
     let sender = Sender::new(state.store.clone(), state.config.clone(), state.clock);
     let sender_stop = sender.stop_flag();
     let sending = tokio::spawn(async move {
@@ -151,7 +156,9 @@ pub async fn serve(state: AppState, bind: &str) -> Result<()> {
         }
     });
     eprintln!("Answering links on http://{addr} and sending due waves (Ctrl-C to stop)");
-    let app = routes::router(state);
+    let app = routes::router(state.clone())
+        .merge(api::router(state))
+        .layer(axum::middleware::from_fn(self::metrics::count_requests));
     let served = listen(listener, app).await;
     let _ = stop_tx.send(true);
     sender_stop.store(true, Ordering::Relaxed);

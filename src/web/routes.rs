@@ -323,6 +323,7 @@ impl AppState {
         self.store
             .record_view(a.ctx.contact.id, a.ctx.campaign.id, &entry)
             .await?;
+        super::metrics::answered(&entry);
         Ok(Html(html))
     }
 }
@@ -380,6 +381,7 @@ impl AppState {
             // Erased by a purge between the page and the button: refused like any unknown link.
             return Err(WebError::NotFound);
         }
+        super::metrics::answered(entry);
         Ok(answered)
     }
 
