@@ -139,7 +139,6 @@ fn figures_of(w: &Words, st: &Status) -> Markup {
                 (chart::bars(w.whole, "chart-funnel", &steps))
                 table.numbers {
                     tbody {
-                        @for b in &steps { tr { th scope="row" { (b.label) } td { (b.value) } } }
                         tr { th scope="row" { (w.rate) } td { (percent(st.confirmation_rate)) } }
                         tr { th scope="row" { (w.suspect) } td #suspect { (st.suspect) } }
                         @for (label, v) in w.detail.iter().zip([st.queued + st.retrying, st.failed, st.bounced, st.unknown, st.cancelled]) {

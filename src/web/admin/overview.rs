@@ -24,7 +24,8 @@ pub fn time_left_text(w: &Words, deadline: &str, now: Instant) -> String {
         return deadline.to_string();
     };
     match time_left(deadline, now) {
-        Some((d, h)) => format!("{d} {} {h} {}", w.units[0], w.units[1]),
+        // No-break spaces: "23 h" never splits over two lines.
+        Some((d, h)) => format!("{d}\u{a0}{} {h}\u{a0}{}", w.units[0], w.units[1]),
         None => w.past_deadline.to_string(),
     }
 }
