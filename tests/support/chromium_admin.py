@@ -74,6 +74,14 @@ async def run(base, token, campaign, out_dir, port):
         await cdp.goto(f"{base}/admin/campaigns/{campaign}/pause")
         await cdp.violations()
         await shoot(cdp, out_dir, "pause-375", 375)
+        # The longest words: German and Polish, on a phone.
+        for lang in ("de", "pl"):
+            await cdp.goto(f"{base}/admin?lang={lang}")
+            await shoot(cdp, out_dir, f"overview-{lang}-375", 375)
+            await cdp.goto(f"{base}/admin/campaigns/{campaign}")
+            await shoot(cdp, out_dir, f"campaign-{lang}-375", 375)
+        out["lang"] = await cdp.eval("document.documentElement.lang")
+        await cdp.violations()
         out["errors"] = cdp.errors
         print(json.dumps(out, ensure_ascii=False))
 

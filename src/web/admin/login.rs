@@ -30,7 +30,10 @@ impl Default for Guard {
 
 impl Guard {
     fn allows(&self, ip: IpAddr) -> bool {
-        self.0.retain_recent();
+        // Addresses whose attempts have all come back are forgotten, now and then.
+        if self.0.len() > 1024 {
+            self.0.retain_recent();
+        }
         self.0.check_key(&ip).is_ok()
     }
 }

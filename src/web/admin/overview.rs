@@ -97,7 +97,7 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
         section.card aria-labelledby="contacts-h" {
             h2 #contacts-h { (w.contacts) }
             p.big {
-                strong #total { (audit.total) } " " (w.contacts.to_lowercase()) " · "
+                strong #total { (audit.total) } " " (w.counted) " · "
                 strong #eligible { (audit.eligible) } " " (w.eligible)
             }
             h3 { (w.by_class) }
