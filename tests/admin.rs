@@ -245,6 +245,9 @@ async fn pause_and_resume_need_the_csrf_token_then_do_what_the_command_line_does
     assert_eq!(st["state_reason"], "paused from the dashboard");
 
     let resume = "/admin/campaigns/spring-reconsent/resume";
+    let (_, page) = get(&server, &cookie, "/admin/campaigns/spring-reconsent").await;
+    assert!(page.contains(&format!("action=\"{resume}\"")), "{page}");
+    assert!(!page.contains(&format!("action=\"{pause}\"")), "{page}");
     assert_eq!(post(&server, &cookie, resume, &[]).await, 403);
     assert_eq!(sb.status()["state"], "paused");
     let (_, ask) = get(&server, &cookie, resume).await;
@@ -361,6 +364,8 @@ async fn pages_allow_only_their_own_scripts_and_the_figures_come_alone() {
         assert!(!body.is_empty());
     }
     assert_eq!(get(&server, &cookie, "/admin/campaigns/nope").await.0, 404);
+    let explode = "/admin/campaigns/spring-reconsent/explode";
+    assert_eq!(get(&server, &cookie, explode).await.0, 404);
 }
 
 /// A marketer's browser: sign in with the keyboard, the overview, a campaign sending

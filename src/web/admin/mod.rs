@@ -22,7 +22,7 @@ use super::AppState;
 use axum::Router;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -143,6 +143,7 @@ pub fn router(app: AppState) -> Router {
             get(|| async { asset("image/svg+xml", ICON) }),
         )
         .layer(middleware::from_fn(language_switch))
+        .layer(middleware::from_fn(deadline))
         .layer(middleware::map_response(admin_headers))
         .with_state(state)
 }
@@ -171,6 +172,23 @@ connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     }
     h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
     res
+}
+
+/// A page that takes too long (the audit of a very large base) is answered 503 and
+/// dropped, like every other route.
+async fn deadline(req: Request, next: Next) -> Response {
+    let w = words_for(req.uri(), req.headers());
+    match tokio::time::timeout(super::REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::error!(
+                "an admin page took longer than {:?}",
+                super::REQUEST_TIMEOUT
+            );
+            let page = frame(w, w.title, None, html! { p.notice { (w.failed) } });
+            (StatusCode::SERVICE_UNAVAILABLE, page).into_response()
+        }
+    }
 }
 
 /// `?lang=pl` on any page: remembered in a cookie.
@@ -206,17 +224,16 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The language of a request: `?lang=`, else the cookie, else `Accept-Language`.
-pub fn words_for(parts: &Parts) -> &'static Words {
-    let query = parts.uri.query().and_then(|q| {
+pub fn words_for(uri: &Uri, headers: &HeaderMap) -> &'static Words {
+    let query = uri.query().and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "lang")
             .and_then(|(_, v)| words::for_code(&v))
     });
     query
-        .or_else(|| cookie(&parts.headers, LANG_COOKIE).and_then(words::for_code))
+        .or_else(|| cookie(headers, LANG_COOKIE).and_then(words::for_code))
         .unwrap_or_else(|| {
-            let accept = parts
-                .headers
+            let accept = headers
                 .get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
@@ -230,7 +247,7 @@ pub struct Lang(pub &'static Words);
 impl<S: Send + Sync> FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Lang(words_for(parts)))
+        Ok(Lang(words_for(&parts.uri, &parts.headers)))
     }
 }
 
@@ -250,7 +267,7 @@ impl FromRequestParts<Admin> for Signed {
             Some((id, csrf)) => Ok(Signed {
                 id,
                 csrf,
-                words: words_for(parts),
+                words: words_for(&parts.uri, &parts.headers),
             }),
             None => Err(Redirect::to("/admin/login").into_response()),
         }
