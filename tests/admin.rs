@@ -156,6 +156,12 @@ async fn every_admin_page_without_a_session_redirects_to_sign_in() {
             assert_eq!(status, 303, "POST {path} with '{cookie}'");
         }
     }
+    let res = client()
+        .get(format!("{}/admin/", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/admin", "a trailing slash is forgiven");
     let (status, form) = get(&server, "", "/admin/login").await;
     assert_eq!(status, 200);
     assert!(form.contains("type=\"password\""), "{form}");

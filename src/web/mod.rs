@@ -153,7 +153,7 @@ pub async fn serve(state: AppState, bind: &str) -> Result<()> {
         }
     });
     eprintln!("Answering links on http://{addr} and sending due waves (Ctrl-C to stop)");
-    let app = routes::router(state.clone()).nest("/admin", admin::router(state));
+    let app = routes::router(state.clone()).merge(admin::router(state));
     let served = listen(listener, app).await;
     let _ = stop_tx.send(true);
     sender_stop.store(true, Ordering::Relaxed);

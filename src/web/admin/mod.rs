@@ -111,8 +111,14 @@ pub fn same(a: &str, b: &str) -> bool {
         == 0
 }
 
-/// The routes under `/admin`, to be nested there.
+/// `/admin` and everything under it, to be merged into the server's router.
 pub fn router(app: AppState) -> Router {
+    Router::new()
+        .nest("/admin", pages(app))
+        .route("/admin/", get(|| async { Redirect::permanent("/admin") }))
+}
+
+fn pages(app: AppState) -> Router {
     let secure = app.config.base_url.starts_with("https:");
     let state = Admin {
         guard: Arc::default(),
