@@ -355,9 +355,15 @@ async fn campaign(ctx: &Ctx, cmd: CampaignCommand) -> Result<ExitCode> {
         }
         CampaignCommand::Launch { file, dry_run } => commands::launch(&cc, &file, dry_run).await,
         CampaignCommand::Status { name } => commands::status(&cc, &name).await,
-        CampaignCommand::Pause { name } => commands::set_state(&cc, &name, "pause").await,
-        CampaignCommand::Resume { name } => commands::set_state(&cc, &name, "resume").await,
-        CampaignCommand::Cancel { name } => commands::set_state(&cc, &name, "cancel").await,
+        CampaignCommand::Pause { name } => {
+            commands::set_state(&cc, &name, commands::StateAction::Pause).await
+        }
+        CampaignCommand::Resume { name } => {
+            commands::set_state(&cc, &name, commands::StateAction::Resume).await
+        }
+        CampaignCommand::Cancel { name } => {
+            commands::set_state(&cc, &name, commands::StateAction::Cancel).await
+        }
     }
 }
 
@@ -506,17 +512,32 @@ fn print_import(file: &std::path::Path, r: &ImportReport, refused: bool) {
     }
 }
 
-async fn audit(ctx: &Ctx) -> Result<ExitCode> {
-    let store = ctx.store().await?;
-    let policy = &ctx.config.policy;
-    let mut classes: BTreeMap<ContactClass, u64> =
-        ContactClass::ALL.iter().map(|c| (*c, 0)).collect();
+/// The contact base by consent class, overall and per country: what `audit` shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditCounts {
+    pub total: u64,
+    /// Contacts that may be sent a re-permission request.
+    pub eligible: u64,
+    pub classes: BTreeMap<ContactClass, u64>,
+    /// By country code (`unknown` without one), every class present.
+    pub by_country: BTreeMap<String, BTreeMap<ContactClass, u64>>,
+}
+
+/// Classifies every contact as of `now`.
+pub async fn audit_counts(
+    store: &crate::store::Store,
+    policy: &crate::policy::Policy,
+    now: Instant,
+) -> Result<AuditCounts> {
+    let zero =
+        || -> BTreeMap<ContactClass, u64> { ContactClass::ALL.iter().map(|c| (*c, 0)).collect() };
+    let mut classes = zero();
     let mut by_country: BTreeMap<String, BTreeMap<ContactClass, u64>> = BTreeMap::new();
     let mut total = 0u64;
     let mut pages = store.contacts(1_000);
     while let Some(page) = pages.recv().await {
         for stored in &page? {
-            let class = policy.classify(&stored.contact, ctx.now).class;
+            let class = policy.classify(&stored.contact, now).class;
             total += 1;
             *classes.entry(class).or_default() += 1;
             let country = stored
@@ -525,7 +546,7 @@ async fn audit(ctx: &Ctx) -> Result<ExitCode> {
                 .map_or("unknown".to_string(), |c| c.to_string());
             *by_country
                 .entry(country)
-                .or_insert_with(|| ContactClass::ALL.iter().map(|c| (*c, 0)).collect())
+                .or_insert_with(zero)
                 .entry(class)
                 .or_default() += 1;
         }
@@ -535,6 +556,23 @@ async fn audit(ctx: &Ctx) -> Result<ExitCode> {
         .filter(|(c, _)| c.eligible())
         .map(|(_, n)| n)
         .sum();
+    Ok(AuditCounts {
+        total,
+        eligible,
+        classes,
+        by_country,
+    })
+}
+
+async fn audit(ctx: &Ctx) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let policy = &ctx.config.policy;
+    let AuditCounts {
+        total,
+        eligible,
+        classes,
+        by_country,
+    } = audit_counts(&store, policy, ctx.now).await?;
     if ctx.json {
         let named = |m: &BTreeMap<ContactClass, u64>| -> BTreeMap<&str, u64> {
             m.iter().map(|(c, n)| (c.as_str(), *n)).collect()

@@ -406,44 +406,109 @@ pub async fn campaign_status(store: &Store, name: &str) -> Result<super::status:
     ))
 }
 
-/// `pause`, `resume` and `cancel`.
-pub async fn set_state(ctx: &CommandContext<'_>, name: &str, action: &str) -> Result<ExitCode> {
-    let store = open_store(ctx).await?;
+/// What the marketer asks of a launched campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateAction {
+    Pause,
+    Resume,
+    Cancel,
+}
+
+impl StateAction {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pause" => Some(Self::Pause),
+            "resume" => Some(Self::Resume),
+            "cancel" => Some(Self::Cancel),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pause => "pause",
+            Self::Resume => "resume",
+            Self::Cancel => "cancel",
+        }
+    }
+}
+
+/// What [`change_state`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateChange {
+    /// The campaign was in that state already: nothing changed.
+    Already(&'static str),
+    /// Changed; `cancelled` messages that had not gone out will not be sent.
+    Changed { cancelled: u64 },
+}
+
+/// Pauses, resumes or cancels campaign `name`; `from` says where the order came from
+/// (e.g. "the command line"), kept as the state's reason.
+pub async fn change_state(
+    store: &Store,
+    name: &str,
+    action: StateAction,
+    from: &str,
+    now: Instant,
+) -> Result<StateChange> {
     let row = store
         .campaign(name)
         .await?
         .with_context(|| format!("no campaign named '{name}' has been launched"))?;
-    let (from, to): (&[&str], &str) = match action {
-        "pause" => (&["running"], "paused"),
-        "resume" => (&["paused"], "running"),
-        _ => (&["running", "paused"], "cancelled"),
+    let (allowed, to): (&[&str], &'static str) = match action {
+        StateAction::Pause => (&["running"], "paused"),
+        StateAction::Resume => (&["paused"], "running"),
+        StateAction::Cancel => (&["running", "paused"], "cancelled"),
     };
     if row.state == to {
-        outln!("Campaign {name} is already {to}.");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(StateChange::Already(to));
     }
-    if !from.contains(&row.state.as_str()) {
-        bail!("campaign {name} is {} and cannot be {action}d", row.state);
+    if !allowed.contains(&row.state.as_str()) {
+        bail!(
+            "campaign {name} is {} and cannot be {}d",
+            row.state,
+            action.as_str()
+        );
     }
     let reason = match action {
-        "pause" => Some("paused from the command line"),
-        "cancel" => Some("cancelled from the command line"),
-        _ => None,
+        StateAction::Pause => Some(format!("paused from {from}")),
+        StateAction::Cancel => Some(format!("cancelled from {from}")),
+        StateAction::Resume => None,
     };
     store
-        .set_campaign_state(row.id, to, reason, ctx.now)
+        .set_campaign_state(row.id, to, reason.as_deref(), now)
         .await?;
-    match action {
-        "cancel" => {
-            let n = store.cancel_pending(row.id).await?;
-            outln!(
-                "Campaign {name} cancelled: {n} messages that had not gone out will not be sent."
-            );
+    let cancelled = match action {
+        StateAction::Cancel => store.cancel_pending(row.id).await?,
+        _ => 0,
+    };
+    Ok(StateChange::Changed { cancelled })
+}
+
+/// `pause`, `resume` and `cancel`.
+pub async fn set_state(
+    ctx: &CommandContext<'_>,
+    name: &str,
+    action: StateAction,
+) -> Result<ExitCode> {
+    let store = open_store(ctx).await?;
+    let cancelled = match change_state(&store, name, action, "the command line", ctx.now).await? {
+        StateChange::Already(to) => {
+            outln!("Campaign {name} is already {to}.");
+            return Ok(ExitCode::SUCCESS);
         }
-        "pause" => outln!(
+        StateChange::Changed { cancelled } => cancelled,
+    };
+    match action {
+        StateAction::Cancel => outln!(
+            "Campaign {name} cancelled: {cancelled} messages that had not gone out will not be sent."
+        ),
+        StateAction::Pause => outln!(
             "Campaign {name} paused: messages already handed to the mail server finish; nothing more goes out until `reconsent campaign resume {name}`."
         ),
-        _ => outln!("Campaign {name} resumed: `reconsent send` picks up where it stopped."),
+        StateAction::Resume => {
+            outln!("Campaign {name} resumed: `reconsent send` picks up where it stopped.")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //!
 //! | module | does |
 //! |---|---|
+//! | [`admin`] | `/admin`: the marketer's dashboard, behind a sign-in with the admin token |
 //! | [`routes`] | `GET`/`HEAD /r/{token}` (a page, a view counted), `POST /r/{token}/confirm`, `POST /r/{token}/leave`, `POST /u/{token}` (RFC 8058), `GET /healthz` |
 //! | [`pages`] | the request, thank-you and goodbye pages in five languages; one 404 for every bad link |
 //! | `schedule` | every few seconds: reminder waves that have come due ([`crate::campaign::reminders`]) and webhook deliveries ([`crate::webhooks`]); every minute: deadlines and purge ([`crate::purge`]) |
@@ -20,6 +21,7 @@
 //! the POST from a button does. Answers too soon after delivery, or from a scanner's
 //! user agent, are recorded but flagged `suspect`.
 
+pub mod admin;
 pub mod api;
 pub mod client;
 pub mod decide;
@@ -157,7 +159,8 @@ pub async fn serve(state: AppState, bind: &str) -> Result<()> {
     });
     eprintln!("Answering links on http://{addr} and sending due waves (Ctrl-C to stop)");
     let app = routes::router(state.clone())
-        .merge(api::router(state))
+        .merge(api::router(state.clone()))
+        .merge(admin::router(state))
         .layer(axum::middleware::from_fn(self::metrics::count_requests));
     let served = listen(listener, app).await;
     let _ = stop_tx.send(true);

@@ -4,71 +4,13 @@ mouse event, and reports what the thank-you page shows; saves a screenshot.
 Usage: chromium_confirm.py URL SCREENSHOT.png [--keyboard]  (Tab to the button, Enter)
 Prints one JSON object: {"request_title", "buttons", "title", "code", "lang", "url"}.
 Drives Chromium over the DevTools protocol (stdlib + the `websockets` package)."""
-import asyncio, base64, json, os, shutil, subprocess, sys, tempfile, time, urllib.request
+import asyncio, base64, json, os, shutil, sys, tempfile, urllib.request
 
 import websockets
 
+from cdp import Cdp, key, start_chromium
+
 KEYBOARD = "--keyboard" in sys.argv
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
-
-
-def start_chromium(profile):
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not exe:
-        sys.exit("chromium is not installed (scripts/test installs it)")
-    proc = subprocess.Popen(
-        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--remote-debugging-port=0",
-         f"--user-agent={UA}", "--window-size=800,900", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    port_file = os.path.join(profile, "DevToolsActivePort")
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if os.path.exists(port_file):
-            lines = open(port_file).read().split()
-            if lines:
-                return proc, int(lines[0])
-        time.sleep(0.1)
-    proc.kill()
-    sys.exit("chromium did not open its DevTools port")
-
-
-class Cdp:
-    def __init__(self, ws):
-        self.ws, self.next_id, self.events = ws, 0, []
-
-    async def call(self, method, **params):
-        self.next_id += 1
-        my = self.next_id
-        await self.ws.send(json.dumps({"id": my, "method": method, "params": params}))
-        while True:
-            msg = json.loads(await asyncio.wait_for(self.ws.recv(), 30))
-            if msg.get("id") == my:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            self.events.append(msg)
-
-    async def wait_event(self, name):
-        while True:
-            for i, e in enumerate(self.events):
-                if e.get("method") == name:
-                    return self.events.pop(i)
-            self.events.append(json.loads(await asyncio.wait_for(self.ws.recv(), 30)))
-
-    async def eval(self, expr):
-        r = await self.call("Runtime.evaluate", expression=expr, returnByValue=True)
-        return r["result"].get("value")
-
-
-async def key(cdp, name, code, text=None):
-    down = {"type": "keyDown", "key": name, "code": name, "windowsVirtualKeyCode": code}
-    if text:
-        down["text"] = text
-    await cdp.call("Input.dispatchKeyEvent", **down)
-    await cdp.call("Input.dispatchKeyEvent", type="keyUp", key=name, code=name,
-                   windowsVirtualKeyCode=code)
 
 
 async def run(url, png, port):

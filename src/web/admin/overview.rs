@@ -1,0 +1,187 @@
+//! `GET /admin`: the contact base by consent class and country (what `reconsent audit`
+//! counts), and every campaign with its progress, answers and time left.
+
+use super::chart::{self, Bar};
+use super::{Admin, AdminError, Signed, Words, frame};
+use crate::campaign::status::Status;
+use crate::domain::Instant;
+use crate::policy::ContactClass;
+use axum::extract::State;
+use maud::{Markup, html};
+
+/// Whole days and hours until `deadline`; `None` once it has passed (pure).
+pub fn time_left(deadline: Instant, now: Instant) -> Option<(i64, i64)> {
+    let left = deadline - now;
+    if left <= chrono::Duration::zero() {
+        return None;
+    }
+    let hours = left.num_hours();
+    Some((hours / 24, hours % 24))
+}
+
+pub fn time_left_text(w: &Words, deadline: &str, now: Instant) -> String {
+    let Ok(deadline) = crate::domain::parse_instant(deadline) else {
+        return deadline.to_string();
+    };
+    match time_left(deadline, now) {
+        // No-break spaces: "23 h" never splits over two lines.
+        Some((d, h)) => format!("{d}\u{a0}{} {h}\u{a0}{}", w.units[0], w.units[1]),
+        None => w.past_deadline.to_string(),
+    }
+}
+
+/// A campaign state as the marketer reads it.
+pub fn state_word(w: &Words, state: &str) -> String {
+    let i = match state {
+        "running" => 0,
+        "paused" => 1,
+        "cancelled" => 2,
+        "completed" => 3,
+        other => return other.to_string(),
+    };
+    w.states[i].to_string()
+}
+
+pub fn percent(rate: f64) -> String {
+    format!("{:.1} %", rate * 100.0)
+}
+
+fn class_index(c: ContactClass) -> usize {
+    ContactClass::ALL
+        .iter()
+        .position(|x| *x == c)
+        .unwrap_or_default()
+}
+
+pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, AdminError> {
+    let w = signed.words;
+    let fail = |e: anyhow::Error| AdminError::Internal(w, e);
+    let now = s.app.clock.now();
+    let audit = crate::cli::audit_counts(&s.app.store, &s.app.config.policy, now)
+        .await
+        .map_err(fail)?;
+    let mut statuses = Vec::new();
+    for row in s.app.store.campaigns().await.map_err(fail)? {
+        let status = crate::campaign::commands::campaign_status(&s.app.store, &row.name)
+            .await
+            .map_err(fail)?;
+        statuses.push(status);
+    }
+    let class_bars: Vec<Bar<'_>> = audit
+        .classes
+        .iter()
+        .map(|(c, n)| Bar {
+            label: w.classes[class_index(*c)],
+            value: *n,
+            tone: c.as_str(),
+        })
+        .collect();
+    let countries: Vec<(String, Vec<u64>)> = audit
+        .by_country
+        .iter()
+        .map(|(cc, m)| {
+            let parts = ContactClass::ALL
+                .iter()
+                .map(|c| m.get(c).copied().unwrap_or(0))
+                .collect();
+            (cc.to_uppercase(), parts)
+        })
+        .collect();
+    let tones: Vec<&str> = ContactClass::ALL.iter().map(|c| c.as_str()).collect();
+    let legend: Vec<(&str, &str)> = ContactClass::ALL
+        .iter()
+        .map(|c| (c.as_str(), w.classes[class_index(*c)]))
+        .collect();
+    let body = html! {
+        h1 { (w.overview) }
+        section.card aria-labelledby="contacts-h" {
+            h2 #contacts-h { (w.contacts) }
+            p.big {
+                strong #total { (audit.total) } " " (w.counted) " · "
+                strong #eligible { (audit.eligible) } " " (w.eligible)
+            }
+            h3 { (w.by_class) }
+            (chart::bars(w.by_class, "chart-classes", &class_bars))
+            h3 { (w.by_country) }
+            (chart::legend(&legend))
+            (chart::stacked(w.by_country, "chart-countries", &countries, &tones))
+        }
+        section aria-labelledby="campaigns-h" {
+            h2 #campaigns-h { (w.campaigns) }
+            @if statuses.is_empty() {
+                p { (w.no_campaigns) }
+            }
+            @for st in &statuses {
+                (campaign_card(w, st, now))
+            }
+        }
+    };
+    Ok(frame(w, w.overview, Some(&signed), body))
+}
+
+fn campaign_card(w: &Words, st: &Status, now: Instant) -> Markup {
+    html! {
+        article.card.campaign id={ "campaign-" (st.campaign) } {
+            h3 {
+                a href={ "/admin/campaigns/" (st.campaign) } { (st.campaign) }
+                " "
+                span class={ "state s-" (st.state) } { (state_word(w, &st.state)) }
+            }
+            progress max=(st.targeted.max(1)) value=(st.sent)
+                aria-label={ (st.sent) " " (w.sent_of) " " (st.targeted) } {}
+            p.sent { (st.sent) " " (w.sent_of) " " (st.targeted) }
+            dl.facts {
+                div {
+                    dt { (w.rate) }
+                    dd { (percent(st.confirmation_rate)) " (" (st.confirmed) ")" }
+                }
+                div {
+                    dt { (w.funnel[4]) }
+                    dd { (st.left) }
+                }
+                div {
+                    dt { (w.suspect) }
+                    dd { (st.suspect) }
+                }
+                div {
+                    dt { (w.time_left) }
+                    dd { (time_left_text(w, &st.deadline, now)) }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::parse_instant;
+
+    #[test]
+    fn time_left_in_days_and_hours_until_the_deadline() {
+        let now = parse_instant("2026-11-22T00:00:00Z").unwrap();
+        let cases = [
+            ("2026-11-25T05:30:00Z", Some((3, 5))),
+            ("2026-11-22T00:59:00Z", Some((0, 0))),
+            ("2026-11-22T00:00:00Z", None),
+            ("2026-11-01T00:00:00Z", None),
+            ("2027-01-01T00:00:00Z", Some((40, 0))),
+        ];
+        for (deadline, want) in cases {
+            assert_eq!(
+                time_left(parse_instant(deadline).unwrap(), now),
+                want,
+                "{deadline}"
+            );
+        }
+    }
+
+    #[test]
+    fn states_and_rates_read_as_words() {
+        let w = &super::super::words::EN;
+        assert_eq!(state_word(w, "running"), "sending");
+        assert_eq!(state_word(w, "completed"), "completed");
+        assert_eq!(state_word(w, "odd"), "odd");
+        assert_eq!(percent(0.125), "12.5 %");
+    }
+}
