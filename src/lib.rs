@@ -14,7 +14,7 @@
 //! | [`campaign`] | campaign files, audience selection, templates, the request e-mail (MIME, DKIM), `check` and `preview` |
 //! | [`purge`] | deadline → deletion queue → erasure with tombstone; `forget` on request |
 //! | [`send`] | the sending pipeline: claim (each message checked again: still lawful?), render, a throttle shared through the database, SMTP or `.eml`, every fate recorded; requests and thank-you mails |
-//! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click decided in one write transaction, the ledger entries they write; timeouts, a limit per client address, trusted proxies; `/api` and `/metrics` behind the admin token |
+//! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click decided in one write transaction, the ledger entries they write; timeouts, a limit per client address, trusted proxies; `/admin` (the marketers' dashboard), `/api` and `/metrics` behind the admin token |
 //! | [`webhooks`] | the outbox of events for the shop, signed, retried, in order per contact |
 //! | [`cli`] | the `reconsent` command: parses arguments, says what happened for people or as `--json` |
 //! | [`print`] | the one place that prints: user text escaped so it cannot drive a terminal; a closed pipe is not a crash |
