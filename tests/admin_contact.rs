@@ -384,3 +384,63 @@ async fn the_purge_page_lists_what_purge_dry_run_lists_and_purge_now_erases_them
         sb.ok(&["explain", e]);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chromium_looks_up_a_contact_reads_its_evidence_forgets_it_and_purges() {
+    let sb = sent();
+    let server = serve(&sb, &[("RECONSENT_NOW", "2026-12-28T23:59:58Z")]);
+    let evidence = sb.json(&["evidence", CONTACT]);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from)
+        .join("test-artifacts");
+    let out = std::process::Command::new("python3")
+        .arg(root.join("tests/support/chromium_admin_contact.py"))
+        .args([&server.base, TOKEN, CONTACT])
+        .arg(&out_dir)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "chromium_admin_contact.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(seen["errors"], serde_json::json!([]), "{seen}");
+    assert!(
+        seen["contact"].as_str().unwrap().contains(CONTACT),
+        "{seen}"
+    );
+    assert_eq!(seen["evidence"], evidence, "{seen}");
+    assert!(
+        seen["erased"].as_str().unwrap().contains("Erased on"),
+        "{seen}"
+    );
+    assert!(
+        seen["purge"]
+            .as_str()
+            .unwrap()
+            .contains("A purge now would erase"),
+        "{seen}"
+    );
+    assert!(
+        seen["purged"].as_str().unwrap().contains("Purge done"),
+        "{seen}"
+    );
+    let out = sb.run(&["explain", CONTACT]);
+    assert!(out.stderr.contains("(erasure_request)"), "{}", out.stderr);
+    for png in [
+        "contact",
+        "contact-375",
+        "contact-forget-375",
+        "contact-erased-375",
+        "purge",
+        "purge-375",
+        "purge-ask-375",
+        "purge-done-375",
+    ] {
+        let bytes = std::fs::read(out_dir.join(format!("admin-{png}.png"))).expect("a screenshot");
+        assert!(bytes.starts_with(b"\x89PNG"), "{png}");
+    }
+}
