@@ -206,7 +206,10 @@ async fn a_contact_shows_what_explain_and_evidence_say_and_downloads_its_evidenc
     );
     for e in entries {
         assert!(
-            page.contains(&format!("<td>{}</td>", e["event"].as_str().unwrap())),
+            page.contains(&format!(
+                "<td class=\"event\">{}</td>",
+                e["event"].as_str().unwrap()
+            )),
             "{e} in {page}"
         );
     }

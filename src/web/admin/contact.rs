@@ -157,6 +157,18 @@ fn words(lang: &str) -> &'static ContactWords {
     }
 }
 
+const STYLE: &str = include_str!("static/contact.css");
+
+/// The few rules of these pages beyond the dashboard's stylesheet.
+pub async fn style() -> Response {
+    ([(header::CONTENT_TYPE, "text/css")], STYLE).into_response()
+}
+
+/// The link to [`style`], valid in a page's body.
+pub fn style_link() -> Markup {
+    html! { link rel="stylesheet" href="/admin/static/contact.css"; }
+}
+
 /// The header's links to the contact lookup and the purge page.
 pub fn nav(w: &super::Words) -> Markup {
     html! {
@@ -207,12 +219,13 @@ async fn render(
     let cw = words(w.lang);
     let email = email.trim();
     let body = if email.is_empty() {
-        html! { h1 { (cw.title) } (lookup_form(cw, "")) }
+        html! { (style_link()) h1 { (cw.title) } (lookup_form(cw, "")) }
     } else {
         let address = match EmailAddress::parse(email) {
             Ok(a) => a,
             Err(e) => {
                 let body = html! {
+                    (style_link())
                     h1 { (cw.title) }
                     (lookup_form(cw, email))
                     p.notice.error { (cw.not_address) ": " (e) }
@@ -240,7 +253,7 @@ async fn render(
                     .unwrap_or(result.class.as_str());
                 html! {
                     section.card #explain {
-                        h2 { (c.email) " (" (c.country.map_or("—".to_string(), |c| c.to_string())) ")" }
+                        h2.contact-name { (c.email) " (" (c.country.map_or("—".to_string(), |c| c.to_string())) ")" }
                         p { (cw.class) ": " strong #class data-class=(result.class.as_str()) { (class_word) } }
                         h3 { (cw.because) }
                         ul #reasons { @for r in &result.reasons { li { (r) } } }
@@ -249,12 +262,15 @@ async fn render(
                     section #ledger {
                         h2 { (cw.ledger) " (" (entries.len()) ")" }
                         @if entries.is_empty() { p { (cw.no_entries) } } @else {
-                            div.scroll { table {
+                            div.scroll { table.ledger {
                                 thead { tr { th scope="col" { (cw.when) } th scope="col" { (cw.event) } th scope="col" { (cw.facts) } } }
                                 tbody { @for e in &entries { tr {
-                                    td { (e.at.format("%Y-%m-%d %H:%M:%S")) }
-                                    td { (e.event) }
-                                    td { (cli::entry_facts(e).join(", ")) }
+                                    td.at { span { (e.at.format("%Y-%m-%d")) } " " span { (e.at.format("%H:%M:%S")) } }
+                                    td.event { (e.event) }
+                                    td {
+                                        (cli::entry_facts(e).join(", "))
+                                        @if let Some(d) = &e.detail { div.detail { (d) } }
+                                    }
                                 } } }
                             } }
                         }
@@ -275,6 +291,7 @@ async fn render(
             }
         };
         html! {
+            (style_link())
             h1 { (cw.title) }
             (lookup_form(cw, email))
             @if let Some(n) = &notice { p.notice.error #refused role="alert" { (cw.refused) ": " (n) } }

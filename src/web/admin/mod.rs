@@ -134,6 +134,7 @@ fn pages(app: AppState) -> Router {
         .route("/contact/evidence.json", get(contact::evidence_json))
         .route("/contact/evidence.csv", get(contact::evidence_csv))
         .route("/contact/forget", get(contact::ask).post(contact::forget))
+        .route("/static/contact.css", get(contact::style))
         .route("/purge", get(purge::page))
         .route("/purge/now", get(purge::ask).post(purge::run))
         .route(

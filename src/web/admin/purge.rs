@@ -136,17 +136,18 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
         .map_err(|e| AdminError::Internal(w, e))?;
     let (listed, more) = first_listed(&r.would_purge);
     let body = html! {
+        (super::contact::style_link())
         h1 { (pw.title) }
         @if r.would_purge.is_empty() {
             p.notice #would data-count="0" { (pw.nothing) }
         } @else {
             section.card {
                 h2 #would data-count=(r.would_purge.len()) { (pw.would) ": " (r.would_purge.len()) }
-                ul #would-list { @for e in listed { li { (e) } } }
-                @if more > 0 { p #more { (pw.more.replace("{}", &more.to_string())) } }
                 form method="get" action="/admin/purge/now" {
                     button.primary.act-cancel #purge-now type="submit" { (pw.purge_now) }
                 }
+                ul #would-list { @for e in listed { li { (e) } } }
+                @if more > 0 { p #more { (pw.more.replace("{}", &more.to_string())) } }
             }
         }
         (held_list(pw, &r.held))
@@ -174,6 +175,7 @@ pub async fn ask(signed: Signed) -> Markup {
 
 fn report(pw: &PurgeWords, r: &PurgeReport) -> Markup {
     html! {
+        (super::contact::style_link())
         h1 { (pw.done) }
         table.numbers #report { tbody {
             tr { th scope="row" { (pw.erased) } td #erased { (r.purged) } }
