@@ -411,6 +411,7 @@ async fn chromium_looks_up_a_contact_reads_its_evidence_forgets_it_and_purges() 
     let seen: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
     assert_eq!(seen["errors"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["wide"], serde_json::json!([]), "{seen}");
     assert!(
         seen["contact"].as_str().unwrap().contains(CONTACT),
         "{seen}"

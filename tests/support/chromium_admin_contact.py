@@ -3,7 +3,8 @@ evidence through the JSON link, forgets it through the question, and opens the p
 page and its question; screenshots at desktop width and at 375 px.
 
 Usage: chromium_admin_contact.py BASE_URL TOKEN EMAIL OUT_DIR
-Prints one JSON object: {"errors", "contact", "evidence", "erased", "purge"}.
+Prints one JSON object: {"errors", "wide", "contact", "class", "evidence", "erased",
+"purge", "purged"}; "wide" names the pages wider than 375 px at that width.
 Every console error, uncaught exception and CSP violation is listed in "errors".
 Drives Chromium over the DevTools protocol (stdlib + the `websockets` package)."""
 import asyncio, base64, json, os, shutil, sys, tempfile, time, urllib.request
@@ -38,9 +39,16 @@ async def click(cdp, selector):
     await cdp.wait_event("Page.loadEventFired")
 
 
+WIDE = []
+
+
 async def both(cdp, out_dir, name):
     await shoot(cdp, out_dir, name, 1280)
     await shoot(cdp, out_dir, f"{name}-375", 375)
+    # Nothing wider than the phone: no sideways scrolling of the whole page.
+    width = await cdp.eval("document.documentElement.scrollWidth")
+    if width > 375:
+        WIDE.append(f"{name}: {width} px")
 
 
 async def run(base, token, email, out_dir, port):
@@ -91,6 +99,7 @@ async def run(base, token, email, out_dir, port):
         await both(cdp, out_dir, "purge-done")
         await cdp.violations()
         out["errors"] = cdp.errors
+        out["wide"] = WIDE
         print(json.dumps(out, ensure_ascii=False))
 
 

@@ -438,7 +438,8 @@ pub async fn ask(
     let (stored, _) = ledger_of(&s, w, &q.email).await?;
     let email = stored.contact.email.as_str();
     let body = html! {
-        h1 { (cw.forget) ": " (email) }
+        (style_link())
+        h1.contact-name { (cw.forget) ": " (email) }
         form.card.ask method="post" action="/admin/contact/forget" {
             p { (cw.ask) }
             input type="hidden" name="csrf" value=(signed.csrf);
