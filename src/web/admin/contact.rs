@@ -13,149 +13,9 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use words::{ContactWords, words};
 
-/// The text of these pages in one language.
-pub struct ContactWords {
-    title: &'static str,
-    address: &'static str,
-    look_up: &'static str,
-    class: &'static str,
-    because: &'static str,
-    held: &'static str,
-    ledger: &'static str,
-    when: &'static str,
-    event: &'static str,
-    facts: &'static str,
-    no_entries: &'static str,
-    download: &'static str,
-    forget: &'static str,
-    ask: &'static str,
-    unknown: &'static str,
-    erased: &'static str,
-    refused: &'static str,
-    not_address: &'static str,
-    pages: &'static str,
-}
-
-const EN: ContactWords = ContactWords {
-    title: "Contact",
-    address: "E-mail address",
-    look_up: "Look up",
-    class: "Class",
-    because: "Because",
-    held: "Legal hold: never purged while the hold stands",
-    ledger: "Consent ledger",
-    when: "When",
-    event: "Event",
-    facts: "Facts",
-    no_entries: "No entries.",
-    download: "Download the evidence",
-    forget: "Forget",
-    ask: "Erase this contact now? Only a tombstone remains, which stops its re-import. This cannot be undone.",
-    unknown: "No contact with this address.",
-    erased: "Erased on",
-    refused: "Not erased",
-    not_address: "Not an e-mail address",
-    pages: "Pages",
-};
-
-const PL: ContactWords = ContactWords {
-    title: "Kontakt",
-    address: "Adres e-mail",
-    look_up: "Szukaj",
-    class: "Rodzaj",
-    because: "Ponieważ",
-    held: "Blokada prawna: nigdy nie usuwany, dopóki trwa blokada",
-    ledger: "Rejestr zgód",
-    when: "Kiedy",
-    event: "Zdarzenie",
-    facts: "Fakty",
-    no_entries: "Brak wpisów.",
-    download: "Pobierz dowody",
-    forget: "Zapomnij",
-    ask: "Usunąć ten kontakt teraz? Zostaje tylko nagrobek, który blokuje ponowny import. Tego nie można cofnąć.",
-    unknown: "Brak kontaktu o tym adresie.",
-    erased: "Usunięty dnia",
-    refused: "Nie usunięto",
-    not_address: "To nie jest adres e-mail",
-    pages: "Strony",
-};
-
-const SK: ContactWords = ContactWords {
-    title: "Kontakt",
-    address: "E-mailová adresa",
-    look_up: "Vyhľadať",
-    class: "Druh",
-    because: "Pretože",
-    held: "Zákonné uchovanie: nikdy sa nevymaže, kým trvá",
-    ledger: "Záznam súhlasov",
-    when: "Kedy",
-    event: "Udalosť",
-    facts: "Fakty",
-    no_entries: "Žiadne záznamy.",
-    download: "Stiahnuť dôkazy",
-    forget: "Zabudnúť",
-    ask: "Vymazať tento kontakt teraz? Zostane len náhrobok, ktorý bráni opätovnému importu. Nedá sa to vrátiť.",
-    unknown: "Žiadny kontakt s touto adresou.",
-    erased: "Vymazaný dňa",
-    refused: "Nevymazaný",
-    not_address: "Nie je to e-mailová adresa",
-    pages: "Stránky",
-};
-
-const CS: ContactWords = ContactWords {
-    title: "Kontakt",
-    address: "E-mailová adresa",
-    look_up: "Vyhledat",
-    class: "Druh",
-    because: "Protože",
-    held: "Zákonné uchování: nikdy se nesmaže, dokud trvá",
-    ledger: "Záznam souhlasů",
-    when: "Kdy",
-    event: "Událost",
-    facts: "Fakta",
-    no_entries: "Žádné záznamy.",
-    download: "Stáhnout důkazy",
-    forget: "Zapomenout",
-    ask: "Smazat tento kontakt hned? Zůstane jen náhrobek, který brání opětovnému importu. Nelze to vrátit.",
-    unknown: "Žádný kontakt s touto adresou.",
-    erased: "Smazán dne",
-    refused: "Nesmazán",
-    not_address: "Není to e-mailová adresa",
-    pages: "Stránky",
-};
-
-const DE: ContactWords = ContactWords {
-    title: "Kontakt",
-    address: "E-Mail-Adresse",
-    look_up: "Suchen",
-    class: "Klasse",
-    because: "Weil",
-    held: "Aufbewahrungspflicht: nie gelöscht, solange sie besteht",
-    ledger: "Einwilligungsprotokoll",
-    when: "Wann",
-    event: "Ereignis",
-    facts: "Fakten",
-    no_entries: "Keine Einträge.",
-    download: "Nachweise herunterladen",
-    forget: "Vergessen",
-    ask: "Diesen Kontakt jetzt löschen? Es bleibt nur ein Grabstein, der den erneuten Import verhindert. Das lässt sich nicht rückgängig machen.",
-    unknown: "Kein Kontakt mit dieser Adresse.",
-    erased: "Gelöscht am",
-    refused: "Nicht gelöscht",
-    not_address: "Keine E-Mail-Adresse",
-    pages: "Seiten",
-};
-
-fn words(lang: &str) -> &'static ContactWords {
-    match lang {
-        "pl" => &PL,
-        "sk" => &SK,
-        "cs" => &CS,
-        "de" => &DE,
-        _ => &EN,
-    }
-}
+mod words;
 
 const STYLE: &str = include_str!("static/contact.css");
 
@@ -485,6 +345,31 @@ pub async fn forget(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_csv_has_a_header_and_one_row_per_entry_whatever_they_hold() {
+        let at = crate::domain::parse_instant("2026-11-22T10:00:00Z").unwrap();
+        let entry = |ua: &str| LedgerEntry {
+            event: "confirmed".into(),
+            at,
+            user_agent: Some(ua.into()),
+            detail: Some(serde_json::json!({ "note": ua })),
+            ..Default::default()
+        };
+        for agents in [vec![], vec!["plain"], vec!["a, \"quoted\"\nline", "x;y"]] {
+            let entries: Vec<LedgerEntry> = agents.iter().map(|a| entry(a)).collect();
+            let bytes = evidence_csv_bytes(&entries).unwrap();
+            let mut r = csv::Reader::from_reader(&bytes[..]);
+            assert_eq!(r.headers().unwrap(), CSV_HEADER.as_slice());
+            let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+            assert_eq!(rows.len(), agents.len());
+            for (row, a) in rows.iter().zip(&agents) {
+                assert_eq!(&row[5], *a);
+                let detail: serde_json::Value = serde_json::from_str(&row[11]).unwrap();
+                assert_eq!(detail["note"], *a);
+            }
+        }
+    }
 
     #[test]
     fn file_names_keep_only_safe_characters() {
