@@ -356,6 +356,15 @@ async fn the_purge_page_lists_what_purge_dry_run_lists_and_purge_now_erases_them
     let held_escaped: Vec<String> = held.iter().map(|e| escaped(e)).collect();
     assert_eq!(shown_held, held_escaped);
 
+    let (_, german) = get(&server, &cookie, "/admin/purge?lang=de").await;
+    assert!(german.contains("Jetzt löschen"), "{german}");
+    let (_, polish) = get(
+        &server,
+        &cookie,
+        &format!("/admin/contact?lang=pl&email={}", would[0]),
+    )
+    .await;
+    assert!(polish.contains("Rejestr zgód"), "{polish}");
     let (status, _) = post(&server, &cookie, "/admin/purge/now", &[("csrf", "forged")]).await;
     assert_eq!(status, 403);
     sb.ok(&["explain", &would[0]]);

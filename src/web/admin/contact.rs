@@ -13,6 +13,7 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+pub use words::pick;
 use words::{ContactWords, words};
 
 mod words;

@@ -97,13 +97,7 @@ const DE: PurgeWords = PurgeWords {
 };
 
 fn words(lang: &str) -> &'static PurgeWords {
-    match lang {
-        "pl" => &PL,
-        "sk" => &SK,
-        "cs" => &CS,
-        "de" => &DE,
-        _ => &EN,
-    }
+    super::contact::pick(lang, [&EN, &PL, &SK, &CS, &DE])
 }
 
 /// The page's name, for the header.

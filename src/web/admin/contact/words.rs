@@ -133,12 +133,17 @@ const DE: ContactWords = ContactWords {
     pages: "Seiten",
 };
 
-pub fn words(lang: &str) -> &'static ContactWords {
+/// One of five texts, in the order en, pl, sk, cs, de, for a language code.
+pub fn pick<T>(lang: &str, [en, pl, sk, cs, de]: [&'static T; 5]) -> &'static T {
     match lang {
-        "pl" => &PL,
-        "sk" => &SK,
-        "cs" => &CS,
-        "de" => &DE,
-        _ => &EN,
+        "pl" => pl,
+        "sk" => sk,
+        "cs" => cs,
+        "de" => de,
+        _ => en,
     }
+}
+
+pub fn words(lang: &str) -> &'static ContactWords {
+    pick(lang, [&EN, &PL, &SK, &CS, &DE])
 }
