@@ -9,7 +9,7 @@ use crate::policy::ContactClass;
 use crate::print::{self, errln, out, outln};
 use crate::secrets::TokenSource;
 use crate::send::{Clock, SendOptions};
-use crate::store::{OpenStores, Store, sqlite_path};
+use crate::store::{LedgerEntry, OpenStores, Store, StoredContact, Tombstone, sqlite_path};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -653,24 +653,33 @@ fn print_audit(
     outln!("Why a contact is in its class: reconsent explain ADDRESS");
 }
 
-async fn purge(ctx: &Ctx, dry_run: bool) -> Result<ExitCode> {
-    let store = ctx.store().await?;
+/// `purge`: erases what is due (or, `dry_run`, lists it), then tells the shop's
+/// webhook at once; what cannot be delivered now waits in the outbox.
+pub async fn purge_and_tell(
+    store: &Store,
+    config: &Config,
+    now: Instant,
+    dry_run: bool,
+) -> Result<crate::purge::PurgeReport> {
     let secrets = store.secrets().await?;
     let r = crate::purge::purge(
-        &store,
-        &ctx.config,
+        store,
+        config,
         &secrets,
-        ctx.now,
+        now,
         dry_run,
         crate::purge::Scrub::Now,
     )
     .await?;
-    if !dry_run {
-        // Tell the shop at once; what cannot be delivered now waits in the outbox.
-        if let Err(e) = crate::webhooks::deliver(&store, &ctx.config, ctx.now).await {
-            errln!("warning: webhooks not delivered yet: {e:#}");
-        }
+    if !dry_run && let Err(e) = crate::webhooks::deliver(store, config, now).await {
+        errln!("warning: webhooks not delivered yet: {e:#}");
     }
+    Ok(r)
+}
+
+async fn purge(ctx: &Ctx, dry_run: bool) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let r = purge_and_tell(&store, &ctx.config, ctx.now, dry_run).await?;
     if ctx.json {
         print::json(&serde_json::to_value(&r)?);
         return Ok(ExitCode::SUCCESS);
@@ -728,33 +737,115 @@ async fn webhooks(ctx: &Ctx) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What the store knows of an address: its contact, the tombstone it left, or nothing.
+pub enum Lookup {
+    Contact(Box<StoredContact>),
+    Erased(Tombstone),
+    Unknown,
+}
+
+/// The contact of `address`, or its tombstone (`explain`, `evidence`, `forget`).
+pub async fn look_up(store: &Store, address: &EmailAddress) -> Result<Lookup> {
+    if let Some(stored) = store.contact_by_key(address.key()).await? {
+        return Ok(Lookup::Contact(Box::new(stored)));
+    }
+    let secrets = store.secrets().await?;
+    Ok(
+        match store.tombstone(&secrets.tombstone(address.key())).await? {
+            Some(t) => Lookup::Erased(t),
+            None => Lookup::Unknown,
+        },
+    )
+}
+
+/// "erased on 2026-11-22 (no_response)".
+pub fn erased_on(t: &Tombstone) -> String {
+    format!("erased on {} ({})", t.at.format("%Y-%m-%d"), t.reason)
+}
+
+/// Why a contact under legal hold is not erased on request.
+pub fn held_reason(address: &EmailAddress) -> String {
+    format!(
+        "{address} is under legal hold (e.g. invoices kept by tax law): lift the hold in the source system and re-import it first"
+    )
+}
+
+/// How an erasure request ended.
+pub enum Forgot {
+    Erased,
+    AlreadyErased(Tombstone),
+    /// Refused: the contact is under legal hold.
+    Held,
+    Unknown,
+}
+
+/// `forget`: erases the contact of `address` at once, unless it is under legal hold.
+pub async fn forget_address(
+    store: &Store,
+    config: &Config,
+    address: &EmailAddress,
+    now: Instant,
+) -> Result<Forgot> {
+    let stored = match look_up(store, address).await? {
+        Lookup::Contact(stored) => stored,
+        Lookup::Erased(t) => return Ok(Forgot::AlreadyErased(t)),
+        Lookup::Unknown => return Ok(Forgot::Unknown),
+    };
+    if stored.contact.legal_hold == Some(true) {
+        return Ok(Forgot::Held);
+    }
+    let secrets = store.secrets().await?;
+    crate::purge::forget(store, config, &secrets, &stored, now).await?;
+    Ok(Forgot::Erased)
+}
+
 async fn forget(ctx: &Ctx, email: &str) -> Result<ExitCode> {
     let address = EmailAddress::parse(email)?;
     let store = ctx.store().await?;
-    let secrets = store.secrets().await?;
-    let Some(stored) = store.contact_by_key(address.key()).await? else {
-        if let Some(t) = store.tombstone(&secrets.tombstone(address.key())).await? {
-            outln!(
-                "{address} was already erased on {} ({}).",
-                t.at.format("%Y-%m-%d"),
-                t.reason
-            );
+    match forget_address(&store, &ctx.config, &address, ctx.now).await? {
+        Forgot::AlreadyErased(t) => {
+            outln!("{address} was already {}.", erased_on(&t));
             return Ok(ExitCode::SUCCESS);
         }
-        anyhow::bail!("no contact with the address {address}");
-    };
-    if stored.contact.legal_hold == Some(true) {
-        anyhow::bail!(
-            "{address} is under legal hold (e.g. invoices kept by tax law): lift the hold in the source system and re-import it first"
-        );
+        Forgot::Unknown => anyhow::bail!("no contact with the address {address}"),
+        Forgot::Held => anyhow::bail!(held_reason(&address)),
+        Forgot::Erased => {}
     }
-    crate::purge::forget(&store, &ctx.config, &secrets, &stored, ctx.now).await?;
     if ctx.json {
         print::json(&json!({ "email": address.as_str(), "erased": true }));
     } else {
         outln!("{address} is erased: only a tombstone remains, which stops its re-import.");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The document of `evidence --json`: the address and its whole ledger.
+pub fn evidence_document(c: &crate::domain::Contact, entries: &[LedgerEntry]) -> serde_json::Value {
+    json!({
+        "email": c.email.as_str(),
+        "entries": entries,
+    })
+}
+
+/// The facts of a ledger entry besides its time and event, as `evidence` prints them.
+pub fn entry_facts(e: &LedgerEntry) -> Vec<String> {
+    let mut facts = Vec::new();
+    for (k, v) in [
+        ("campaign", &e.campaign),
+        ("wave", &e.wave),
+        ("ip", &e.ip),
+        ("user agent", &e.user_agent),
+        ("message", &e.message_id),
+        ("content sha256", &e.content_sha256),
+    ] {
+        if let Some(v) = v {
+            facts.push(format!("{k} {v}"));
+        }
+    }
+    if e.suspect {
+        facts.push("SUSPECT (too soon after delivery, or a mail scanner)".into());
+    }
+    facts
 }
 
 async fn evidence(ctx: &Ctx, email: &str) -> Result<ExitCode> {
@@ -766,10 +857,7 @@ async fn evidence(ctx: &Ctx, email: &str) -> Result<ExitCode> {
         .with_context(|| format!("no contact with the address {address}"))?;
     let entries = store.ledger(stored.id).await?;
     if ctx.json {
-        print::json(&json!({
-            "email": stored.contact.email.as_str(),
-            "entries": entries,
-        }));
+        print::json(&evidence_document(&stored.contact, &entries));
         return Ok(ExitCode::SUCCESS);
     }
     outln!(
@@ -778,27 +866,11 @@ async fn evidence(ctx: &Ctx, email: &str) -> Result<ExitCode> {
         entries.len()
     );
     for e in &entries {
-        let mut facts = Vec::new();
-        for (k, v) in [
-            ("campaign", &e.campaign),
-            ("wave", &e.wave),
-            ("ip", &e.ip),
-            ("user agent", &e.user_agent),
-            ("message", &e.message_id),
-            ("content sha256", &e.content_sha256),
-        ] {
-            if let Some(v) = v {
-                facts.push(format!("{k} {v}"));
-            }
-        }
-        if e.suspect {
-            facts.push("SUSPECT (too soon after delivery, or a mail scanner)".into());
-        }
         outln!(
             "  {}  {:<10} {}",
             e.at.format("%Y-%m-%d %H:%M:%S UTC"),
             e.event,
-            facts.join(", ")
+            entry_facts(e).join(", ")
         );
         if let Some(d) = &e.detail {
             outln!("  {:>23} {d}", "");
@@ -807,19 +879,27 @@ async fn evidence(ctx: &Ctx, email: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `explain` says of a class, in a few words.
+pub fn verdict(result: &crate::policy::Classification) -> &'static str {
+    if result.eligible() {
+        "may be sent a re-permission request"
+    } else if result.class == ContactClass::Valid {
+        "needs no request: consent is good"
+    } else {
+        "must NOT be e-mailed"
+    }
+}
+
 async fn explain(ctx: &Ctx, email: &str) -> Result<ExitCode> {
     let address = EmailAddress::parse(email)?;
     let store = ctx.store().await?;
-    let Some(stored) = store.contact_by_key(address.key()).await? else {
-        let secrets = store.secrets().await?;
-        if let Some(t) = store.tombstone(&secrets.tombstone(address.key())).await? {
-            anyhow::bail!(
-                "{address} was erased on {} ({}); only a tombstone remains, which stops its re-import",
-                t.at.format("%Y-%m-%d"),
-                t.reason
-            );
-        }
-        anyhow::bail!("no contact with the address {address}");
+    let stored = match look_up(&store, &address).await? {
+        Lookup::Contact(stored) => stored,
+        Lookup::Erased(t) => anyhow::bail!(
+            "{address} was {}; only a tombstone remains, which stops its re-import",
+            erased_on(&t)
+        ),
+        Lookup::Unknown => anyhow::bail!("no contact with the address {address}"),
     };
     let c = &stored.contact;
     let result = ctx.config.policy.classify(c, ctx.now);
@@ -840,14 +920,7 @@ async fn explain(ctx: &Ctx, email: &str) -> Result<ExitCode> {
         .country
         .map_or("country unknown".to_string(), |c| c.to_string());
     outln!("{} ({country})", c.email);
-    let verdict = if result.eligible() {
-        "may be sent a re-permission request"
-    } else if result.class == ContactClass::Valid {
-        "needs no request: consent is good"
-    } else {
-        "must NOT be e-mailed"
-    };
-    outln!("class: {} ({verdict})", result.class);
+    outln!("class: {} ({})", result.class, verdict(&result));
     outln!("because:");
     for r in &result.reasons {
         outln!("  - {r}");

@@ -7,6 +7,8 @@
 //! | [`login`] | sign in with the admin token, slowed per client address; sign out |
 //! | [`overview`] | the contact base by class and country; every campaign's progress |
 //! | [`campaign`] | one campaign's funnel, whole and per wave; pause, resume and cancel after a question |
+//! | [`contact`] | one contact's class, reasons and ledger, its evidence as JSON or CSV; forget it after a question |
+//! | [`purge`] | what a purge would erase now, and the purge itself after a question |
 //! | [`chart`] | bar charts as inline SVG |
 //! | [`words`] | the UI text in en, pl, sk, cs, de; which one a request gets |
 //!
@@ -14,8 +16,10 @@
 
 pub mod campaign;
 pub mod chart;
+pub mod contact;
 pub mod login;
 pub mod overview;
+pub mod purge;
 pub mod words;
 
 use super::AppState;
@@ -126,6 +130,13 @@ fn pages(app: AppState) -> Router {
             "/campaigns/{name}/{action}",
             get(campaign::ask).post(campaign::act),
         )
+        .route("/contact", get(contact::page))
+        .route("/contact/evidence.json", get(contact::evidence_json))
+        .route("/contact/evidence.csv", get(contact::evidence_csv))
+        .route("/contact/forget", get(contact::ask).post(contact::forget))
+        .route("/static/contact.css", get(contact::style))
+        .route("/purge", get(purge::page))
+        .route("/purge/now", get(purge::ask).post(purge::run))
         .route(
             "/static/admin.css",
             get(|| async { asset("text/css", CSS) }),
@@ -321,6 +332,7 @@ pub fn frame(w: &Words, title: &str, signed: Option<&Signed>, body: Markup) -> M
             body {
                 header.top {
                     a.brand href="/admin" { (w.title) }
+                    @if signed.is_some() { (contact::nav(w)) }
                     nav aria-label=(w.language) {
                         ul.langs {
                             @for other in words::ALL {

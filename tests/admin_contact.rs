@@ -1,0 +1,459 @@
+//! The contact and purge pages of `/admin`, driven over HTTP against `reconsent serve`:
+//! they show what `explain`, `evidence` and `purge --dry-run` say, and erase only what
+//! `forget` and `purge` would, after the question and with the CSRF token.
+
+mod common;
+use common::servers;
+use common::*;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+const TOKEN: &str = "an-admin-token-for-the-tests";
+const CONTACT: &str = "veronika_horvathova@example.sk";
+const HELD: &str = "grzegorz.kaminski@example.pl";
+/// The example campaign launched at `NOW` falls due for purging 30 + 7 days later.
+const DUE: &str = "2026-12-29T00:00:00Z";
+
+/// `reconsent serve` with the admin token, on a free port; killed when dropped.
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(sb: &Sandbox, env: &[(&str, &str)]) -> Serve {
+    let port = servers::free_port();
+    let child = sb
+        .process()
+        .env("RECONSENT__ADMIN__TOKEN", TOKEN)
+        .env("RECONSENT__TRANSPORT", outbox(sb))
+        .envs(env.iter().copied())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(sb.path("serve.log")).expect("a log file"))
+        .spawn()
+        .expect("start reconsent serve");
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Serve {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn outbox(sb: &Sandbox) -> String {
+    format!("file://{}", sb.path("outbox").display())
+}
+
+/// The example campaign launched and its first wave sent.
+fn sent() -> Sandbox {
+    let sb = Sandbox::with_campaign("1000/s");
+    sb.ok(&["campaign", "launch", "campaigns/example.toml"]);
+    let out = sb.run_with(&outbox(&sb), &["send", "--until-idle"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    sb
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(server: &Serve) -> String {
+    let res = client()
+        .post(format!("{}/admin/login", server.base))
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("reconsent_admin="))
+        .expect("a session cookie");
+    cookie.split(';').next().unwrap().to_string()
+}
+
+async fn fetch(server: &Serve, cookie: &str, path: &str) -> reqwest::Response {
+    client()
+        .get(format!("{}{path}", server.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get(server: &Serve, cookie: &str, path: &str) -> (u16, String) {
+    let res = fetch(server, cookie, path).await;
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn post(server: &Serve, cookie: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let res = client()
+        .post(format!("{}{path}", server.base))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+/// The CSRF token in a page's forms.
+fn csrf(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+/// Text as it stands in the HTML.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The items of the list with this id.
+fn list_items(page: &str, id: &str) -> Vec<String> {
+    let Some(at) = page.find(&format!("id=\"{id}\"")) else {
+        return Vec::new();
+    };
+    let list = &page[at..];
+    let list = &list[..list.find("</ul>").unwrap()];
+    list.split("<li>")
+        .skip(1)
+        .map(|i| i.trim_end_matches("</li>").to_string())
+        .collect()
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_contact_and_purge_pages_need_a_session() {
+    let sb = Sandbox::with_campaign("1000/s");
+    let server = serve(&sb, &[]);
+    let q = format!("?email={CONTACT}");
+    for path in [
+        format!("/admin/contact{q}"),
+        format!("/admin/contact/evidence.json{q}"),
+        format!("/admin/contact/evidence.csv{q}"),
+        format!("/admin/contact/forget{q}"),
+        "/admin/purge".to_string(),
+        "/admin/purge/now".to_string(),
+    ] {
+        let res = fetch(&server, "", &path).await;
+        assert_eq!(res.status(), 303, "{path}");
+        assert_eq!(res.headers()["location"], "/admin/login", "{path}");
+    }
+    for path in ["/admin/contact/forget", "/admin/purge/now"] {
+        let form = [("csrf", "x"), ("email", CONTACT)];
+        let (status, _) = post(&server, "reconsent_admin=forged", path, &form).await;
+        assert_eq!(status, 303, "POST {path}");
+    }
+    sb.ok(&["explain", CONTACT]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contact_shows_what_explain_and_evidence_say_and_downloads_its_evidence() {
+    let sb = sent();
+    let server = serve(&sb, &[]);
+    let cookie = sign_in(&server).await;
+    let (status, overview) = get(&server, &cookie, "/admin").await;
+    assert_eq!(status, 200);
+    assert!(overview.contains("href=\"/admin/contact\""), "{overview}");
+    assert!(overview.contains("href=\"/admin/purge\""), "{overview}");
+
+    let explain = sb.json(&["explain", CONTACT]);
+    let evidence = sb.json(&["evidence", CONTACT]);
+    let q = format!("?email={CONTACT}");
+    let (status, page) = get(&server, &cookie, &format!("/admin/contact{q}")).await;
+    assert_eq!(status, 200, "{page}");
+    let class = explain["class"].as_str().unwrap();
+    assert!(page.contains(&format!("data-class=\"{class}\"")), "{page}");
+    let reasons = strings(&explain["reasons"]);
+    assert!(!reasons.is_empty());
+    for r in &reasons {
+        assert!(page.contains(&escaped(r)), "reason {r:?} in {page}");
+    }
+    let entries = evidence["entries"].as_array().unwrap();
+    assert!(entries.len() >= 2, "imported and sent: {evidence}");
+    assert!(
+        page.contains(&format!(" ({})</h2>", entries.len())),
+        "{page}"
+    );
+    for e in entries {
+        assert!(
+            page.contains(&format!(
+                "<td class=\"event\">{}</td>",
+                e["event"].as_str().unwrap()
+            )),
+            "{e} in {page}"
+        );
+    }
+
+    let res = fetch(
+        &server,
+        &cookie,
+        &format!("/admin/contact/evidence.json{q}"),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    let downloaded: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(downloaded, evidence, "the document of evidence --json");
+
+    let res = fetch(&server, &cookie, &format!("/admin/contact/evidence.csv{q}")).await;
+    assert_eq!(res.status(), 200);
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    let body = res.bytes().await.unwrap();
+    let mut csv = csv::Reader::from_reader(&body[..]);
+    let header = csv.headers().unwrap().clone();
+    assert_eq!(&header[0], "at");
+    assert_eq!(&header[1], "event");
+    let rows: Vec<csv::StringRecord> = csv.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), entries.len(), "one row per ledger entry");
+    for (row, e) in rows.iter().zip(entries) {
+        assert_eq!(&row[1], e["event"].as_str().unwrap());
+        assert_eq!(&row[2], e["campaign"].as_str().unwrap_or(""));
+        let detail = &row[header.iter().position(|h| h == "detail").unwrap()];
+        if !e["detail"].is_null() {
+            let parsed: serde_json::Value = serde_json::from_str(detail).unwrap();
+            assert_eq!(parsed, e["detail"]);
+        }
+    }
+
+    let (status, page) = get(&server, &cookie, "/admin/contact?email=nobody@example.com").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("No contact with this address."), "{page}");
+    let (status, _) = get(
+        &server,
+        &cookie,
+        "/admin/contact/evidence.json?email=nobody@example.com",
+    )
+    .await;
+    assert_eq!(status, 404);
+    let hostile = "/admin/contact?email=%3Cscript%3Ealert(1)%3C%2Fscript%3E%40x.cz";
+    let (_, page) = get(&server, &cookie, hostile).await;
+    assert!(!page.contains("<script>alert"), "{page}");
+    assert!(page.contains("&lt;script&gt;alert(1)"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forget_needs_the_csrf_token_then_erases_and_refuses_a_legal_hold() {
+    let sb = sent();
+    let server = serve(&sb, &[]);
+    let cookie = sign_in(&server).await;
+    let q = format!("?email={CONTACT}");
+    let (status, ask) = get(&server, &cookie, &format!("/admin/contact/forget{q}")).await;
+    assert_eq!(status, 200, "{ask}");
+    let token = csrf(&ask);
+
+    for form in [
+        vec![("email", CONTACT)],
+        vec![("email", CONTACT), ("csrf", "forged")],
+    ] {
+        let (status, _) = post(&server, &cookie, "/admin/contact/forget", &form).await;
+        assert_eq!(status, 403);
+        sb.ok(&["explain", CONTACT]);
+    }
+    let form = [("email", CONTACT), ("csrf", token.as_str())];
+    let (status, _) = post(&server, &cookie, "/admin/contact/forget", &form).await;
+    assert_eq!(status, 303);
+    let explain = sb.run(&["explain", CONTACT]);
+    assert_eq!(explain.code, 1);
+    assert!(
+        explain
+            .stderr
+            .contains("was erased on 2026-11-22 (erasure_request)"),
+        "{}",
+        explain.stderr
+    );
+    assert!(!in_database(&sb, CONTACT));
+    let (_, page) = get(&server, &cookie, &format!("/admin/contact{q}")).await;
+    assert!(
+        page.contains("Erased on 2026-11-22 (erasure_request)"),
+        "{page}"
+    );
+
+    let form = [("email", HELD), ("csrf", token.as_str())];
+    let (status, page) = post(&server, &cookie, "/admin/contact/forget", &form).await;
+    assert_eq!(status, 409);
+    let refused = sb.run(&["forget", HELD]);
+    assert_eq!(refused.code, 1);
+    let reason = refused.stderr.trim().trim_start_matches("error: ");
+    assert!(reason.contains("legal hold"), "{reason}");
+    assert!(page.contains(&escaped(reason)), "{reason:?} in {page}");
+    sb.ok(&["explain", HELD]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_purge_page_lists_what_purge_dry_run_lists_and_purge_now_erases_them() {
+    let sb = sent();
+    // Two seconds before the silent fall due: serve's own purge at start finds nothing.
+    let server = serve(&sb, &[("RECONSENT_NOW", "2026-12-28T23:59:58Z")]);
+    let cookie = sign_in(&server).await;
+    let start = std::time::Instant::now();
+    let page = loop {
+        let (status, page) = get(&server, &cookie, "/admin/purge").await;
+        assert_eq!(status, 200, "{page}");
+        if !list_items(&page, "would-list").is_empty() {
+            break page;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "nothing became due: {page}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let preview = sb.json(&["purge", "--dry-run", "--now", DUE]);
+    let would = strings(&preview["would_purge"]);
+    let held = strings(&preview["held"]);
+    assert!(would.len() > 100, "{preview}");
+    assert!(!held.is_empty(), "{preview}");
+    let listed = list_items(&page, "would-list");
+    let first: Vec<String> = would.iter().take(100).map(|e| escaped(e)).collect();
+    assert_eq!(listed, first);
+    assert!(
+        page.contains(&format!("data-count=\"{}\"", would.len())),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("and {} more", would.len() - 100)),
+        "{page}"
+    );
+    let shown_held: Vec<String> = list_items(&page, "held").into_iter().collect();
+    let held_escaped: Vec<String> = held.iter().map(|e| escaped(e)).collect();
+    assert_eq!(shown_held, held_escaped);
+
+    let (_, german) = get(&server, &cookie, "/admin/purge?lang=de").await;
+    assert!(german.contains("Jetzt löschen"), "{german}");
+    let (_, polish) = get(
+        &server,
+        &cookie,
+        &format!("/admin/contact?lang=pl&email={}", would[0]),
+    )
+    .await;
+    assert!(polish.contains("Rejestr zgód"), "{polish}");
+    let (status, _) = post(&server, &cookie, "/admin/purge/now", &[("csrf", "forged")]).await;
+    assert_eq!(status, 403);
+    sb.ok(&["explain", &would[0]]);
+    let (status, ask) = get(&server, &cookie, "/admin/purge/now").await;
+    assert_eq!(status, 200);
+    let (status, report) = post(
+        &server,
+        &cookie,
+        "/admin/purge/now",
+        &[("csrf", &csrf(&ask))],
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert!(
+        report.contains(&format!("<td id=\"erased\">{}</td>", would.len())),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("<td id=\"held-count\">{}</td>", held.len())),
+        "{report}"
+    );
+    let after = sb.json(&["purge", "--dry-run", "--now", DUE]);
+    assert_eq!(after["would_purge"], serde_json::json!([]));
+    for e in would.iter().take(20) {
+        let out = sb.run(&["explain", e]);
+        assert!(out.stderr.contains("was erased on"), "{e}: {}", out.stderr);
+    }
+    for e in &held {
+        sb.ok(&["explain", e]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chromium_looks_up_a_contact_reads_its_evidence_forgets_it_and_purges() {
+    let sb = sent();
+    let server = serve(&sb, &[("RECONSENT_NOW", "2026-12-28T23:59:58Z")]);
+    let evidence = sb.json(&["evidence", CONTACT]);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from)
+        .join("test-artifacts");
+    let out = std::process::Command::new("python3")
+        .arg(root.join("tests/support/chromium_admin_contact.py"))
+        .args([&server.base, TOKEN, CONTACT])
+        .arg(&out_dir)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "chromium_admin_contact.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(seen["errors"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["wide"], serde_json::json!([]), "{seen}");
+    assert!(
+        seen["contact"].as_str().unwrap().contains(CONTACT),
+        "{seen}"
+    );
+    assert_eq!(seen["evidence"], evidence, "{seen}");
+    assert!(
+        seen["erased"].as_str().unwrap().contains("Erased on"),
+        "{seen}"
+    );
+    assert!(
+        seen["purge"]
+            .as_str()
+            .unwrap()
+            .contains("A purge now would erase"),
+        "{seen}"
+    );
+    assert!(
+        seen["purged"].as_str().unwrap().contains("Purge done"),
+        "{seen}"
+    );
+    let out = sb.run(&["explain", CONTACT]);
+    assert!(out.stderr.contains("(erasure_request)"), "{}", out.stderr);
+    for png in [
+        "contact",
+        "contact-375",
+        "contact-forget-375",
+        "contact-erased-375",
+        "purge",
+        "purge-375",
+        "purge-ask-375",
+        "purge-done-375",
+    ] {
+        let bytes = std::fs::read(out_dir.join(format!("admin-{png}.png"))).expect("a screenshot");
+        assert!(bytes.starts_with(b"\x89PNG"), "{png}");
+    }
+}
