@@ -7,6 +7,8 @@
 //! | [`login`] | sign in with the admin token, slowed per client address; sign out |
 //! | [`overview`] | the contact base by class and country; every campaign's progress |
 //! | [`campaign`] | one campaign's funnel, whole and per wave; pause, resume and cancel after a question |
+//! | [`files`] | the campaign files: their check, their e-mails, who a launch would ask; launch |
+//! | [`import`] | upload a contact file: its dry run, then the import |
 //! | [`chart`] | bar charts as inline SVG |
 //! | [`words`] | the UI text in en, pl, sk, cs, de; which one a request gets |
 //!
@@ -14,6 +16,8 @@
 
 pub mod campaign;
 pub mod chart;
+pub mod files;
+pub mod import;
 pub mod login;
 pub mod overview;
 pub mod words;
@@ -126,6 +130,21 @@ fn pages(app: AppState) -> Router {
             "/campaigns/{name}/{action}",
             get(campaign::ask).post(campaign::act),
         )
+        .route("/files", get(files::list))
+        .route("/files/{file}", get(files::page))
+        .route("/files/{file}/launch", get(files::ask).post(files::act))
+        .route("/files/{file}/mail/{locale}/{wave}", get(files::mail))
+        .route(
+            "/import",
+            get(import::form)
+                .post(import::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD)),
+        )
+        .route("/import/{id}", post(import::commit))
+        .route(
+            "/static/files.css",
+            get(|| async { asset("text/css", files::CSS) }),
+        )
         .route(
             "/static/admin.css",
             get(|| async { asset("text/css", CSS) }),
@@ -149,17 +168,23 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
 }
 
 /// No inline script and no inline style anywhere: the CSP allows only files from here.
+/// A response that brings its own CSP (an e-mail shown in a sandboxed frame) keeps it.
 async fn admin_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; \
+frame-ancestors 'none'",
+            ),
+        );
+    }
     for (name, value) in [
         (header::REFERRER_POLICY, "same-origin"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ),
     ] {
         h.insert(name, HeaderValue::from_static(value));
     }
