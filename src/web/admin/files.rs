@@ -15,166 +15,11 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use std::path::PathBuf;
 
+mod words;
+use words::{FilesWords, files_words};
+
 const FOLDER: &str = "campaigns";
 pub const CSS: &str = include_str!("static/files.css");
-
-/// The page's own text, in the languages of [`Words`].
-pub struct FilesWords {
-    lang: &'static str,
-    pub files: &'static str,
-    none: &'static str,
-    file: &'static str,
-    campaign: &'static str,
-    check: &'static str,
-    ok: &'static str,
-    problems: &'static str,
-    warnings: &'static str,
-    launched: &'static str,
-    not_launched: &'static str,
-    mails: &'static str,
-    wave: &'static str,
-    audience: &'static str,
-    asked: &'static str,
-    not_asked: &'static str,
-    first_wave: &'static str,
-    launch: &'static str,
-    ask: &'static str,
-    done: &'static str,
-    open_campaign: &'static str,
-    failed: &'static str,
-}
-
-const EN: FilesWords = FilesWords {
-    lang: "en",
-    files: "Campaign files",
-    none: "No campaign files in campaigns/.",
-    file: "File",
-    campaign: "Campaign",
-    check: "Check",
-    ok: "ok",
-    problems: "Problems to fix before launching",
-    warnings: "Warnings",
-    launched: "launched",
-    not_launched: "not launched",
-    mails: "The e-mails",
-    wave: "wave",
-    audience: "Who a launch would ask",
-    asked: "Will be asked",
-    not_asked: "Not asked",
-    first_wave: "messages for the first wave",
-    launch: "Launch",
-    ask: "Launch this campaign now? Its first wave is queued at once and sent by `reconsent send`; a launched campaign cannot be launched again.",
-    done: "Launched: messages queued for the first wave",
-    open_campaign: "Open the campaign",
-    failed: "The campaign was not launched",
-};
-
-const PL: FilesWords = FilesWords {
-    lang: "pl",
-    files: "Pliki kampanii",
-    none: "Brak plików kampanii w campaigns/.",
-    file: "Plik",
-    campaign: "Kampania",
-    check: "Sprawdzenie",
-    ok: "ok",
-    problems: "Do poprawienia przed startem",
-    warnings: "Ostrzeżenia",
-    launched: "uruchomiona",
-    not_launched: "nieuruchomiona",
-    mails: "E-maile",
-    wave: "fala",
-    audience: "Kogo zapyta start",
-    asked: "Zostaną zapytani",
-    not_asked: "Nie zostaną zapytani",
-    first_wave: "wiadomości w pierwszej fali",
-    launch: "Uruchom",
-    ask: "Uruchomić tę kampanię teraz? Pierwsza fala trafi od razu do kolejki i zostanie wysłana przez `reconsent send`; uruchomionej kampanii nie można uruchomić ponownie.",
-    done: "Uruchomiono: wiadomości w kolejce pierwszej fali",
-    open_campaign: "Otwórz kampanię",
-    failed: "Kampania nie została uruchomiona",
-};
-
-const SK: FilesWords = FilesWords {
-    lang: "sk",
-    files: "Súbory kampaní",
-    none: "V campaigns/ nie sú žiadne súbory kampaní.",
-    file: "Súbor",
-    campaign: "Kampaň",
-    check: "Kontrola",
-    ok: "ok",
-    problems: "Treba opraviť pred spustením",
-    warnings: "Upozornenia",
-    launched: "spustená",
-    not_launched: "nespustená",
-    mails: "E-maily",
-    wave: "vlna",
-    audience: "Koho by spustenie oslovilo",
-    asked: "Budú oslovení",
-    not_asked: "Nebudú oslovení",
-    first_wave: "správ v prvej vlne",
-    launch: "Spustiť",
-    ask: "Spustiť túto kampaň teraz? Prvá vlna sa hneď zaradí do frontu a odošle ju `reconsent send`; spustenú kampaň nemožno spustiť znova.",
-    done: "Spustené: správy v prvej vlne sú vo fronte",
-    open_campaign: "Otvoriť kampaň",
-    failed: "Kampaň nebola spustená",
-};
-
-const CS: FilesWords = FilesWords {
-    lang: "cs",
-    files: "Soubory kampaní",
-    none: "V campaigns/ nejsou žádné soubory kampaní.",
-    file: "Soubor",
-    campaign: "Kampaň",
-    check: "Kontrola",
-    ok: "ok",
-    problems: "Nutno opravit před spuštěním",
-    warnings: "Upozornění",
-    launched: "spuštěná",
-    not_launched: "nespuštěná",
-    mails: "E-maily",
-    wave: "vlna",
-    audience: "Koho by spuštění oslovilo",
-    asked: "Budou osloveni",
-    not_asked: "Nebudou osloveni",
-    first_wave: "zpráv v první vlně",
-    launch: "Spustit",
-    ask: "Spustit tuto kampaň nyní? První vlna se hned zařadí do fronty a odešle ji `reconsent send`; spuštěnou kampaň nelze spustit znovu.",
-    done: "Spuštěno: zprávy první vlny jsou ve frontě",
-    open_campaign: "Otevřít kampaň",
-    failed: "Kampaň nebyla spuštěna",
-};
-
-const DE: FilesWords = FilesWords {
-    lang: "de",
-    files: "Kampagnendateien",
-    none: "Keine Kampagnendateien in campaigns/.",
-    file: "Datei",
-    campaign: "Kampagne",
-    check: "Prüfung",
-    ok: "ok",
-    problems: "Vor dem Start zu beheben",
-    warnings: "Warnungen",
-    launched: "gestartet",
-    not_launched: "nicht gestartet",
-    mails: "Die E-Mails",
-    wave: "Welle",
-    audience: "Wen ein Start fragen würde",
-    asked: "Werden gefragt",
-    not_asked: "Nicht gefragt",
-    first_wave: "Nachrichten für die erste Welle",
-    launch: "Starten",
-    ask: "Diese Kampagne jetzt starten? Ihre erste Welle wird sofort eingereiht und von `reconsent send` versandt; eine gestartete Kampagne kann nicht erneut gestartet werden.",
-    done: "Gestartet: Nachrichten der ersten Welle eingereiht",
-    open_campaign: "Kampagne öffnen",
-    failed: "Die Kampagne wurde nicht gestartet",
-};
-
-pub fn files_words(w: &Words) -> &'static FilesWords {
-    [&EN, &PL, &SK, &CS, &DE]
-        .into_iter()
-        .find(|f| f.lang == w.lang)
-        .unwrap_or(&EN)
-}
 
 /// The path of a campaign file named in a URL: a plain `NAME.toml` in `campaigns/`,
 /// never anything that could lead out of it.
@@ -246,7 +91,7 @@ pub async fn list(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
             div.scroll { table.files {
                 thead { tr {
                     th scope="col" { (f.file) } th scope="col" { (f.campaign) }
-                    th scope="col" { (f.check) } th scope="col" { (f.launched) }
+                    th scope="col" { (f.check) } th scope="col" { (f.state) }
                 } }
                 tbody { @for (name, r, launched) in &rows { tr {
                     th scope="row" { a href={ "/admin/files/" (name) } { (name) } }
@@ -335,7 +180,7 @@ pub async fn page(
                     @for (i, wave) in sample.campaign.waves.iter().enumerate() {
                         figure {
                             figcaption { (locale) " · " (f.wave) " " (wave.name) }
-                            iframe sandbox="" loading="lazy" title={ (locale) " " (wave.name) }
+                            iframe sandbox="" title={ (locale) " " (wave.name) }
                                 src={ "/admin/files/" (file) "/mail/" (locale) "/" (i) } {}
                         }
                     }
