@@ -407,3 +407,49 @@ async fn chromium_checks_launches_and_imports() {
     );
     assert_eq!(audit_total(&sb), before + 1);
 }
+
+/// A file over the cap is refused at once, with the cap named, and nothing kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_over_200_mb_is_refused_with_a_clear_message() {
+    use std::io::{Read, Write};
+    let (sb, server) = ready();
+    let before = audit_total(&sb);
+    let cookie = sign_in(&server).await;
+    let (_, form) = get(&server, &cookie, "/admin/import").await;
+    let token = csrf(&form);
+    let b = "----reconsent-test-boundary";
+    let head = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n\
+--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n{HEADER}\n"
+    );
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let declared = 201 * 1024 * 1024;
+        write!(
+            s,
+            "POST /admin/import HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\
+Content-Type: multipart/form-data; boundary={b}\r\nContent-Length: {declared}\r\n\r\n{head}"
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 8192];
+        // The answer comes before the rest of the body was ever sent.
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&answer).contains("</html>") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&answer).to_string()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("larger than 200 MB"), "{answer}");
+    assert_eq!(audit_total(&sb), before);
+}

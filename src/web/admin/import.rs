@@ -8,7 +8,7 @@ use crate::import::{ImportContext, ImportOptions, ImportReport, import_file};
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{Multipart, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use std::io::Write;
@@ -162,15 +162,28 @@ fn too_big(e: &MultipartError) -> bool {
 pub async fn upload(
     State(s): State<Admin>,
     signed: Signed,
+    headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, AdminError> {
     let w = signed.words;
     let i = import_words(w);
     let internal = |e: anyhow::Error| AdminError::Internal(w, e);
     // The token comes first in the form: nothing of an unchecked request is stored.
-    let first = multipart.next_field().await;
-    let csrf = match first {
+    let refused = |status, text| {
+        let body = html! { p.error { (text) } (upload_form(w, &signed)) };
+        Ok(page_of(&signed, status, body))
+    };
+    // Refused before any of it is read; a body that grows past it unannounced is
+    // refused where it does.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_UPLOAD as u64) {
+        return refused(StatusCode::PAYLOAD_TOO_LARGE, i.too_big);
+    }
+    let csrf = match multipart.next_field().await {
         Ok(Some(field)) if field.name() == Some("csrf") => field.text().await.ok(),
+        Err(e) if too_big(&e) => return refused(StatusCode::PAYLOAD_TOO_LARGE, i.too_big),
         _ => None,
     };
     match csrf {
@@ -182,18 +195,10 @@ pub async fn upload(
             Ok(Some(f)) if f.name() == Some("file") => break f,
             Ok(Some(_)) => continue,
             Ok(None) => {
-                return Ok(page_of(
-                    &signed,
-                    StatusCode::BAD_REQUEST,
-                    html! { p.error { (i.no_file) } (upload_form(w, &signed)) },
-                ));
+                return refused(StatusCode::BAD_REQUEST, i.no_file);
             }
             Err(e) if too_big(&e) => {
-                return Ok(page_of(
-                    &signed,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    html! { p.error { (i.too_big) } (upload_form(w, &signed)) },
-                ));
+                return refused(StatusCode::PAYLOAD_TOO_LARGE, i.too_big);
             }
             Err(e) => return Err(internal(e.into())),
         }
@@ -207,21 +212,13 @@ pub async fn upload(
     let dry = match stored {
         Ok(0) => {
             let _ = std::fs::remove_file(&path);
-            return Ok(page_of(
-                &signed,
-                StatusCode::BAD_REQUEST,
-                html! { p.error { (i.no_file) } (upload_form(w, &signed)) },
-            ));
+            return refused(StatusCode::BAD_REQUEST, i.no_file);
         }
         Ok(_) => run(&s, w, &path, true).await?,
         Err(e) => {
             let _ = std::fs::remove_file(&path);
             if e.downcast_ref::<MultipartError>().is_some_and(too_big) {
-                return Ok(page_of(
-                    &signed,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    html! { p.error { (i.too_big) } (upload_form(w, &signed)) },
-                ));
+                return refused(StatusCode::PAYLOAD_TOO_LARGE, i.too_big);
             }
             return Err(internal(e));
         }
