@@ -26,8 +26,10 @@ impl Drop for Serve {
 
 fn serve(sb: &Sandbox) -> Serve {
     let port = servers::free_port();
+    std::fs::create_dir_all(sb.path("tmp")).unwrap();
     let child = sb
         .process()
+        .env("TMPDIR", sb.path("tmp"))
         .env("RECONSENT__ADMIN__TOKEN", TOKEN)
         .env(
             "RECONSENT__TRANSPORT",
@@ -129,6 +131,23 @@ Content-Type: text/csv\r\n\r\n{file}\r\n--{b}--\r\n"
 fn csrf(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     page[at..].split('"').next().unwrap().to_string()
+}
+
+/// The uploads `serve` keeps, each checked to be readable by its user alone.
+fn private_uploads(sb: &Sandbox) -> Vec<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut kept = Vec::new();
+    for dir in std::fs::read_dir(sb.path("tmp")).unwrap() {
+        let dir = dir.unwrap().path();
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().path();
+            assert_eq!(mode(&f), 0o600, "{}", f.display());
+            kept.push(f);
+        }
+    }
+    kept
 }
 
 fn launched(sb: &Sandbox) -> bool {
@@ -344,6 +363,8 @@ async fn import_shows_the_dry_run_refuses_bad_lines_and_imports_a_good_file() {
         .expect("an Import button")
         + 8;
     let action = page[at..].split('"').next().unwrap().to_string();
+    let kept = private_uploads(&sb);
+    assert_eq!(kept.len(), 1, "the file waits for its import");
     let (status, _) = post(&server, &cookie, &action, &[]).await;
     assert_eq!(status, 403);
     assert_eq!(audit_total(&sb), before);
@@ -353,6 +374,7 @@ async fn import_shows_the_dry_run_refuses_bad_lines_and_imports_a_good_file() {
     assert_eq!(audit_total(&sb), before + 1);
     let (status, _) = post(&server, &cookie, &action, &[("csrf", &token)]).await;
     assert_eq!(status, 404, "the upload is gone once imported");
+    assert!(private_uploads(&sb).is_empty());
 }
 
 /// A marketer's browser: the files, a file's e-mails in their frames, the launch through

@@ -85,7 +85,7 @@ pub async fn list(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
     }
     let body = html! {
         link rel="stylesheet" href="/admin/static/files.css";
-        p.crumbs { a href="/admin" { "← " (w.all_campaigns) } }
+        p.crumbs { a href="/admin" { "← " (w.all_campaigns) } " · " a href="/admin/import" { (f.to_import) } }
         h1 { (f.files) }
         @if rows.is_empty() { p.notice { (f.none) } } @else {
             div.scroll { table.files {

@@ -39,6 +39,24 @@ fn uploads() -> std::io::Result<&'static PathBuf> {
     Ok(DIR.get_or_init(|| dir))
 }
 
+/// Uploads never imported go once no session that saw them can still be signed in.
+fn forget_stale(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > super::SESSION_TTL);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 fn plain_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -89,7 +107,7 @@ fn page_of(signed: &Signed, status: StatusCode, body: Markup) -> Response {
     let i = import_words(w);
     let body = html! {
         link rel="stylesheet" href="/admin/static/files.css";
-        p.crumbs { a href="/admin" { "← " (w.all_campaigns) } }
+        p.crumbs { a href="/admin" { "← " (w.all_campaigns) } " · " a href="/admin/files" { (i.to_files) } }
         h1 { (i.title) }
         (body)
     };
@@ -205,9 +223,9 @@ pub async fn upload(
     };
     let ext = extension(field.file_name().unwrap_or(""));
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let path = uploads()
-        .map_err(|e| internal(e.into()))?
-        .join(format!("{id}.{ext}"));
+    let dir = uploads().map_err(|e| internal(e.into()))?;
+    forget_stale(dir);
+    let path = dir.join(format!("{id}.{ext}"));
     let stored = store_field(field, &path).await;
     let dry = match stored {
         Ok(0) => {

@@ -14,6 +14,7 @@ pub struct FilesWords {
     pub(super) problems: &'static str,
     pub(super) warnings: &'static str,
     pub(super) state: &'static str,
+    pub(super) to_import: &'static str,
     pub(super) launched: &'static str,
     pub(super) not_launched: &'static str,
     pub(super) mails: &'static str,
@@ -31,6 +32,7 @@ pub struct FilesWords {
 
 const EN: FilesWords = FilesWords {
     lang: "en",
+    to_import: "Import contacts",
     state: "State",
     files: "Campaign files",
     none: "No campaign files in campaigns/.",
@@ -57,6 +59,7 @@ const EN: FilesWords = FilesWords {
 
 const PL: FilesWords = FilesWords {
     lang: "pl",
+    to_import: "Import kontaktów",
     state: "Stan",
     files: "Pliki kampanii",
     none: "Brak plików kampanii w campaigns/.",
@@ -83,6 +86,7 @@ const PL: FilesWords = FilesWords {
 
 const SK: FilesWords = FilesWords {
     lang: "sk",
+    to_import: "Import kontaktov",
     state: "Stav",
     files: "Súbory kampaní",
     none: "V campaigns/ nie sú žiadne súbory kampaní.",
@@ -109,6 +113,7 @@ const SK: FilesWords = FilesWords {
 
 const CS: FilesWords = FilesWords {
     lang: "cs",
+    to_import: "Import kontaktů",
     state: "Stav",
     files: "Soubory kampaní",
     none: "V campaigns/ nejsou žádné soubory kampaní.",
@@ -135,6 +140,7 @@ const CS: FilesWords = FilesWords {
 
 const DE: FilesWords = FilesWords {
     lang: "de",
+    to_import: "Kontakte importieren",
     state: "Status",
     files: "Kampagnendateien",
     none: "Keine Kampagnendateien in campaigns/.",

@@ -5,6 +5,7 @@ use super::super::Words;
 pub struct ImportWords {
     pub(super) lang: &'static str,
     pub(super) title: &'static str,
+    pub(super) to_files: &'static str,
     pub(super) intro: &'static str,
     pub(super) file: &'static str,
     pub(super) check: &'static str,
@@ -24,6 +25,7 @@ pub struct ImportWords {
 
 const EN: ImportWords = ImportWords {
     lang: "en",
+    to_files: "Campaign files",
     title: "Import contacts",
     intro: "A CSV or JSON Lines file, as for `reconsent import`, at most 200 MB. Nothing is written until you have seen the dry run and pressed Import.",
     file: "File",
@@ -50,6 +52,7 @@ const EN: ImportWords = ImportWords {
 
 const PL: ImportWords = ImportWords {
     lang: "pl",
+    to_files: "Pliki kampanii",
     title: "Import kontaktów",
     intro: "Plik CSV lub JSON Lines, jak dla `reconsent import`, najwyżej 200 MB. Nic nie zostanie zapisane, zanim nie zobaczysz próby i nie klikniesz Importuj.",
     file: "Plik",
@@ -76,6 +79,7 @@ const PL: ImportWords = ImportWords {
 
 const SK: ImportWords = ImportWords {
     lang: "sk",
+    to_files: "Súbory kampaní",
     title: "Import kontaktov",
     intro: "Súbor CSV alebo JSON Lines ako pre `reconsent import`, najviac 200 MB. Nič sa nezapíše, kým neuvidíte skúšku a nestlačíte Importovať.",
     file: "Súbor",
@@ -102,6 +106,7 @@ const SK: ImportWords = ImportWords {
 
 const CS: ImportWords = ImportWords {
     lang: "cs",
+    to_files: "Soubory kampaní",
     title: "Import kontaktů",
     intro: "Soubor CSV nebo JSON Lines jako pro `reconsent import`, nejvýše 200 MB. Nic se nezapíše, dokud neuvidíte zkoušku a nestisknete Importovat.",
     file: "Soubor",
@@ -128,6 +133,7 @@ const CS: ImportWords = ImportWords {
 
 const DE: ImportWords = ImportWords {
     lang: "de",
+    to_files: "Kampagnendateien",
     title: "Kontakte importieren",
     intro: "Eine CSV- oder JSON-Lines-Datei wie für `reconsent import`, höchstens 200 MB. Nichts wird geschrieben, bevor Sie den Probelauf gesehen und Importieren gedrückt haben.",
     file: "Datei",
