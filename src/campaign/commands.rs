@@ -2,9 +2,9 @@
 
 use super::check::{self, CheckReport, PROBE_ADDRESS, probe_name};
 use super::definition::Campaign;
-use super::links::links;
+use super::links::{Links, links};
 use super::message::{self, DkimSigner, Envelope};
-use super::render::{RenderInput, Renderer};
+use super::render::{RenderInput, Rendered, Renderer};
 use crate::config::Config;
 use crate::domain::{Contact, EmailAddress, Instant, Locale};
 use crate::print::{errln, outln};
@@ -83,15 +83,10 @@ pub async fn preview(
     file: &Path,
     opts: PreviewOptions,
 ) -> Result<ExitCode> {
-    let campaign = Campaign::load(file).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let root = super::templates_root(file, &campaign.templates);
-    let renderer = Renderer::new(&campaign, &root).map_err(|e| {
-        anyhow::anyhow!(
-            "{e}\n(run `reconsent campaign check {}` for every problem)",
-            file.display()
-        )
-    })?;
-    let code = check::bonus_code(&campaign, file).map_err(anyhow::Error::msg)?;
+    let sample = Sample::load(file)?;
+    let Sample {
+        campaign, renderer, ..
+    } = &sample;
     let dkim = DkimSigner::from_config(&ctx.config.dkim, &campaign.sender.email)?;
     let wave = match &opts.wave {
         None => 0,
@@ -112,21 +107,13 @@ pub async fn preview(
         public_id,
         signer,
         notes,
-    } = recipient(ctx, &campaign, opts.contact.as_deref()).await?;
+    } = recipient(ctx, campaign, opts.contact.as_deref()).await?;
     let locales: Vec<Locale> = match (&opts.locale, &recipient) {
         (Some(l), _) => vec![l.clone()],
         (None, Some(c)) => vec![renderer.pick_locale(c.locale.as_ref()).clone()],
         (None, None) => renderer.locales().cloned().collect(),
     };
-    let deadline = campaign.deadline.at(ctx.now);
-    let expires = campaign.grace.after(deadline);
-    let links = links(
-        &signer,
-        &ctx.config.base_url,
-        &campaign.name,
-        &public_id,
-        expires,
-    )?;
+    let links = sample.links(&signer, &ctx.config.base_url, &public_id, ctx.now)?;
     let probe = EmailAddress::parse(PROBE_ADDRESS)?;
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
@@ -136,17 +123,7 @@ pub async fn preview(
             Some(c) => c.name.as_deref(),
             None => Some(probe_name(wanted)),
         };
-        let rendered = renderer
-            .render(&RenderInput {
-                locale: Some(wanted),
-                name,
-                confirm_url: &links.confirm_url,
-                leave_url: &links.leave_url,
-                bonus_code: &code,
-                deadline,
-                wave,
-            })
-            .map_err(|p| anyhow::anyhow!("{p}"))?;
+        let rendered = sample.render(&links, wanted, name, wave, ctx.now)?;
         let env = Envelope {
             from_name: &campaign.sender.name,
             from: &campaign.sender.email,
@@ -193,6 +170,73 @@ pub async fn preview(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A campaign file made ready to render its e-mails, as `campaign preview` renders them.
+pub struct Sample {
+    pub campaign: Campaign,
+    pub renderer: Renderer,
+    code: String,
+}
+
+impl Sample {
+    pub fn load(file: &Path) -> Result<Sample> {
+        let campaign = Campaign::load(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let root = super::templates_root(file, &campaign.templates);
+        let renderer = Renderer::new(&campaign, &root).map_err(|e| {
+            anyhow::anyhow!(
+                "{e}\n(run `reconsent campaign check {}` for every problem)",
+                file.display()
+            )
+        })?;
+        let code = check::bonus_code(&campaign, file).map_err(anyhow::Error::msg)?;
+        Ok(Sample {
+            campaign,
+            renderer,
+            code,
+        })
+    }
+
+    /// The links of a contact, valid as if the campaign were launched `now`.
+    pub fn links(
+        &self,
+        signer: &LinkSigner,
+        base_url: &str,
+        public_id: &str,
+        now: Instant,
+    ) -> Result<Links> {
+        let deadline = self.campaign.deadline.at(now);
+        let expires = self.campaign.grace.after(deadline);
+        Ok(links(
+            signer,
+            base_url,
+            &self.campaign.name,
+            public_id,
+            expires,
+        )?)
+    }
+
+    /// The e-mail of wave number `wave` in `locale` (or the locale it falls back to).
+    pub fn render(
+        &self,
+        links: &Links,
+        locale: &Locale,
+        name: Option<&str>,
+        wave: usize,
+        now: Instant,
+    ) -> Result<Rendered> {
+        self.renderer
+            .render(&RenderInput {
+                locale: Some(locale),
+                name,
+                confirm_url: &links.confirm_url,
+                leave_url: &links.leave_url,
+                bonus_code: &self.code,
+                deadline: self.campaign.deadline.at(now),
+                wave,
+            })
+            .map_err(|p| anyhow::anyhow!("{p}"))
+    }
 }
 
 struct Recipient {

@@ -34,6 +34,10 @@ pub fn style_link() -> Markup {
 pub fn nav(w: &super::Words) -> Markup {
     html! {
         nav.pages aria-label=(words(w.lang).pages) {
+            a href="/admin/files" { (super::files::nav_label(w)) }
+            " · "
+            a href="/admin/import" { (super::import::nav_label(w)) }
+            " · "
             a href="/admin/contact" { (words(w.lang).title) }
             " · "
             a href="/admin/purge" { (super::purge::title(w)) }

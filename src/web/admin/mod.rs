@@ -9,6 +9,8 @@
 //! | [`campaign`] | one campaign's funnel, whole and per wave; pause, resume and cancel after a question |
 //! | [`contact`] | one contact's class, reasons and ledger, its evidence as JSON or CSV; forget it after a question |
 //! | [`purge`] | what a purge would erase now, and the purge itself after a question |
+//! | [`files`] | the campaign files: their check, their e-mails, who a launch would ask; launch |
+//! | [`import`] | upload a contact file: its dry run, then the import |
 //! | [`chart`] | bar charts as inline SVG |
 //! | [`words`] | the UI text in en, pl, sk, cs, de; which one a request gets |
 //!
@@ -17,6 +19,8 @@
 pub mod campaign;
 pub mod chart;
 pub mod contact;
+pub mod files;
+pub mod import;
 pub mod login;
 pub mod overview;
 pub mod purge;
@@ -137,6 +141,21 @@ fn pages(app: AppState) -> Router {
         .route("/static/contact.css", get(contact::style))
         .route("/purge", get(purge::page))
         .route("/purge/now", get(purge::ask).post(purge::run))
+        .route("/files", get(files::list))
+        .route("/files/{file}", get(files::page))
+        .route("/files/{file}/launch", get(files::ask).post(files::act))
+        .route("/files/{file}/mail/{locale}/{wave}", get(files::mail))
+        .route(
+            "/import",
+            get(import::form)
+                .post(import::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD)),
+        )
+        .route("/import/{id}", post(import::commit))
+        .route(
+            "/static/files.css",
+            get(|| async { asset("text/css", files::CSS) }),
+        )
         .route(
             "/static/admin.css",
             get(|| async { asset("text/css", CSS) }),
@@ -160,17 +179,23 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
 }
 
 /// No inline script and no inline style anywhere: the CSP allows only files from here.
+/// A response that brings its own CSP (an e-mail shown in a sandboxed frame) keeps it.
 async fn admin_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; \
+frame-ancestors 'none'",
+            ),
+        );
+    }
     for (name, value) in [
         (header::REFERRER_POLICY, "same-origin"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ),
     ] {
         h.insert(name, HeaderValue::from_static(value));
     }
