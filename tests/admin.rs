@@ -398,6 +398,17 @@ async fn chromium_signs_in_and_reads_the_overview_and_a_live_campaign() {
     let seen: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
     assert_eq!(seen["errors"], serde_json::json!([]), "{seen}");
+    // The figures changed by themselves while the campaign sent, and the page's own
+    // buttons paused and resumed it.
+    assert_eq!(seen["changed"], true, "{seen}");
+    assert!(
+        seen["after_pause"].as_str().unwrap().contains("s-paused"),
+        "{seen}"
+    );
+    assert!(
+        seen["after_resume"].as_str().unwrap().contains("s-running"),
+        "{seen}"
+    );
     assert!(
         seen["login_url"]
             .as_str()

@@ -60,6 +60,8 @@ async def run(base, token, campaign, out_dir, port):
         await cdp.goto(f"{base}/admin/campaigns/{campaign}")
         await cdp.eval("document.getElementById('figures').__first = true")
         out["campaign"] = await cdp.eval("document.querySelector('main').innerText")
+        figures = "document.getElementById('figures') ? document.getElementById('figures').innerText : ''"
+        first_figures = await cdp.eval(figures)
         deadline = time.time() + 15
         swapped = False
         while time.time() < deadline and not swapped:
@@ -68,12 +70,28 @@ async def run(base, token, campaign, out_dir, port):
             if not swapped:
                 await asyncio.sleep(0.2)
         out["swapped"] = swapped
+        # The campaign sends while the page is open: its figures change by themselves.
+        deadline = time.time() + 20
+        changed = False
+        while time.time() < deadline and not changed:
+            changed = (await cdp.eval(figures)) != first_figures
+            if not changed:
+                await asyncio.sleep(0.3)
+        out["changed"] = changed
         await cdp.violations()
         await shoot(cdp, out_dir, "campaign", 1280)
         await shoot(cdp, out_dir, "campaign-375", 375)
-        await cdp.goto(f"{base}/admin/campaigns/{campaign}/pause")
-        await cdp.violations()
-        await shoot(cdp, out_dir, "pause-375", 375)
+        # Pause and resume with the page's own buttons: the question, then yes.
+        state = "document.querySelector('h1 .state').className"
+        for action in ("pause", "resume"):
+            await cdp.eval(f"document.querySelector('button.act-{action}').click()")
+            await cdp.wait_event("Page.loadEventFired")
+            await cdp.violations()
+            await shoot(cdp, out_dir, f"{action}-375", 375)
+            await cdp.eval(f"document.querySelector('button.primary.act-{action}').click()")
+            await cdp.wait_event("Page.loadEventFired")
+            await cdp.violations()
+            out[f"after_{action}"] = await cdp.eval(state)
         # The longest words: German and Polish, on a phone.
         for lang in ("de", "pl"):
             await cdp.goto(f"{base}/admin?lang={lang}")
