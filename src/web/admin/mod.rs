@@ -14,6 +14,8 @@
 
 pub mod campaign;
 pub mod chart;
+pub mod insight;
+pub mod insight_words;
 pub mod login;
 pub mod overview;
 pub mod words;
@@ -48,6 +50,7 @@ pub struct Admin {
     guard: Arc<login::Guard>,
     /// Cookies only over HTTPS when the server is reached over HTTPS.
     secure: bool,
+    audit: Arc<overview::AuditCache>,
 }
 
 struct Session {
@@ -114,6 +117,7 @@ fn pages(app: AppState) -> Router {
         guard: Arc::default(),
         sessions: Arc::default(),
         secure,
+        audit: overview::AuditCache::started(&app),
         app,
     };
     Router::new()
