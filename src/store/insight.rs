@@ -122,10 +122,7 @@ impl SqliteStore {
         .bind(campaign_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(day, due, held)| DueDay { day, due, held })
-            .collect())
+        Ok(due_days(rows))
     }
 
     /// Of a campaign's silent contacts (as `queue_non_responders` counts them), those
@@ -157,10 +154,7 @@ impl SqliteStore {
         .bind(until.timestamp())
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(day, due, held)| DueDay { day, due, held })
-            .collect())
+        Ok(due_days(rows))
     }
 
     /// Messages handed to the server since `since`, by campaign id.
@@ -172,4 +166,10 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?)
     }
+}
+
+fn due_days(rows: Vec<(i64, i64, i64)>) -> Vec<DueDay> {
+    rows.into_iter()
+        .map(|(day, due, held)| DueDay { day, due, held })
+        .collect()
 }

@@ -96,7 +96,7 @@ pub fn legend(items: &[(&str, &str)]) -> Markup {
 
 /// One column per period, its parts stacked in the `tones`' colours, against the
 /// tallest; each column says its label and numbers in its own `<title>`. Labels under
-/// the columns are thinned to about `MAX_LABELS` so they never overlap.
+/// the columns are thinned to `MAX_LABELS` so they never overlap.
 pub fn columns(
     title: &str,
     id: &str,
@@ -104,7 +104,7 @@ pub fn columns(
     series: &[(&str, &str, Vec<u64>)],
 ) -> Markup {
     const HEIGHT: f64 = 120.0;
-    const MAX_LABELS: usize = 8;
+    const MAX_LABELS: usize = 4;
     let n = labels.len();
     let total = |i: usize| {
         series

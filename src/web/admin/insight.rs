@@ -154,7 +154,7 @@ fn answers_chart(
     let mut series = [
         ("valid", t.series[0], vec![0u64; labels.len()]),
         ("withdrawn", t.series[1], vec![0u64; labels.len()]),
-        ("suspect", t.series[2], vec![0u64; labels.len()]),
+        ("weak", t.series[2], vec![0u64; labels.len()]),
     ];
     for (period, answer, suspect, n) in answers {
         let Some(i) = usize::try_from(period - first)
