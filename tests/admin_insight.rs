@@ -233,7 +233,7 @@ async fn the_campaign_page_charts_answers_rates_bounces_and_the_deletion_calenda
             country
         };
         let row = format!(
-            "<th scope=\"row\">{shown}</th><td>{n}</td><td>{yes}</td><td class=\"rate\">{:.1} %</td><td>0</td>",
+            "<th scope=\"row\">{shown}</th><td>{n}</td><td>{yes}</td><td class=\"rate\">{:.1}\u{a0}%</td><td>0</td>",
             *yes as f64 * 100.0 / n as f64
         );
         assert!(rates.contains(&row), "{row} in {rates}");

@@ -8,7 +8,7 @@ use crate::domain::Instant;
 use anyhow::Result;
 
 /// What the confirmation rate is split by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RateBy {
     Country,
     Locale,

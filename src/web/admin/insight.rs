@@ -85,8 +85,10 @@ pub async fn sections(
         .answers_over_time(&row.name, bucket)
         .await
         .map_err(fail)?;
-    let by_country = store.rate_by(row, RateBy::Country).await.map_err(fail)?;
-    let by_locale = store.rate_by(row, RateBy::Locale).await.map_err(fail)?;
+    let (by_country, counted_at) = rates(store, row, RateBy::Country, now)
+        .await
+        .map_err(fail)?;
+    let (by_locale, _) = rates(store, row, RateBy::Locale, now).await.map_err(fail)?;
     let bounces = store.bounce_texts(row.id).await.map_err(fail)?;
     let mut calendar = store.deletion_calendar(row.id).await.map_err(fail)?;
     let closed = store.campaign_closed(row.id).await.map_err(fail)?;
@@ -122,12 +124,71 @@ pub async fn sections(
         .collect();
     Ok(html! {
         (answers_chart(t, &answers, row.launched_at, now, bucket))
-        (rate_table(t, "rate-country", t.rate_by_country, &by_country))
-        (rate_table(t, "rate-locale", t.rate_by_locale, &by_locale))
+        p.asof { (t.as_of) " " (counted_at.format("%H:%M")) " UTC" }
+        (rate_table(t, "rate-country", t.rate_by_country, &by_country, str::to_uppercase))
+        (rate_table(t, "rate-locale", t.rate_by_locale, &by_locale, str::to_string))
         (grouped(t, "failures", t.failures, &failures))
         (grouped(t, "bounces", t.bounces, &bounces))
         (calendar_table(t, &calendar, silent_day))
     })
+}
+
+/// How long the rates by group are shown before they are counted again: they join
+/// every message sent with its contact, too slow for each view of a large campaign.
+const RATES_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+type Counted = (Vec<RateRow>, Instant, std::time::Instant);
+
+/// The rates by group of the campaigns of this process, by campaign id.
+static RATES: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<(i64, RateBy), Counted>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// The confirmation rates by `by`, and when they were counted: counted now the first
+/// time; after that the last count is shown while a new one is made in the background.
+async fn rates(
+    store: &Store,
+    row: &CampaignRow,
+    by: RateBy,
+    now: Instant,
+) -> anyhow::Result<(Vec<RateRow>, Instant)> {
+    let key = (row.id, by);
+    let cached = RATES
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the rates cache is poisoned"))?
+        .get(&key)
+        .cloned();
+    match cached {
+        Some((rows, at, made)) => {
+            if made.elapsed() >= RATES_FOR {
+                if let Ok(mut all) = RATES.lock()
+                    && let Some(entry) = all.get_mut(&key)
+                {
+                    // Whoever finds it stale first counts again; the others show it.
+                    entry.2 = std::time::Instant::now();
+                }
+                let (store, row) = (store.clone(), row.clone());
+                tokio::spawn(async move {
+                    match store.rate_by(&row, by).await {
+                        Ok(rows) => remember(key, rows, now),
+                        Err(e) => tracing::error!("counting rates for /admin: {e:#}"),
+                    }
+                });
+            }
+            Ok((rows, at))
+        }
+        None => {
+            let rows = store.rate_by(row, by).await?;
+            remember(key, rows.clone(), now);
+            Ok((rows, now))
+        }
+    }
+}
+
+fn remember(key: (i64, RateBy), rows: Vec<RateRow>, now: Instant) {
+    if let Ok(mut all) = RATES.lock() {
+        all.insert(key, (rows, now, std::time::Instant::now()));
+    }
 }
 
 fn add_day(calendar: &mut Vec<DueDay>, extra: DueDay) {
@@ -178,14 +239,30 @@ fn answers_chart(
     html! {
         section #answers-over-time aria-labelledby="over-time-h" {
             h2 #over-time-h { (t.over_time) " (" (unit) ")" }
-            @if answers.is_empty() { p { (t.no_answers) } }
-            (chart::legend(&legend))
-            (chart::columns(t.over_time, "chart-answers", &labels, &series))
+            @if answers.is_empty() { p { (t.no_answers) } } @else {
+                (chart::legend(&legend))
+                (chart::columns(t.over_time, "chart-answers", &labels, &series))
+            }
         }
     }
 }
 
-fn rate_table(t: &InsightWords, id: &str, title: &str, rows: &[RateRow]) -> Markup {
+fn rate_table(
+    t: &InsightWords,
+    id: &str,
+    title: &str,
+    rows: &[RateRow],
+    shown: fn(&str) -> String,
+) -> Markup {
+    // A no-break space: "12.5 %" never splits in a narrow column.
+    let rate = |r: &RateRow| {
+        let x = if r.asked > 0 {
+            r.confirmed as f64 / r.asked as f64
+        } else {
+            0.0
+        };
+        percent(x).replace(' ', "\u{a0}")
+    };
     html! {
         section id=(id) {
             h2 { (title) }
@@ -195,10 +272,10 @@ fn rate_table(t: &InsightWords, id: &str, title: &str, rows: &[RateRow]) -> Mark
                     tbody {
                         @for r in rows {
                             tr data-key=(r.key) {
-                                th scope="row" { @if r.key.is_empty() { (t.unknown) } @else { (r.key.to_uppercase()) } }
+                                th scope="row" { @if r.key.is_empty() { (t.unknown) } @else { (shown(&r.key)) } }
                                 td { (r.asked) }
                                 td { (r.confirmed) }
-                                td.rate { (percent(if r.asked > 0 { r.confirmed as f64 / r.asked as f64 } else { 0.0 })) }
+                                td.rate { (rate(r)) }
                                 td { (r.suspect) }
                             }
                         }
