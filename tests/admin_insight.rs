@@ -197,7 +197,16 @@ async fn the_campaign_page_charts_answers_rates_bounces_and_the_deletion_calenda
         assert_eq!(r.status(), 200);
     }
     let cookie = sign_in(&server).await;
-    let page = get(&server, &cookie, "/admin/campaigns/spring-reconsent").await;
+    // The rates by group are counted in the background after the first view.
+    let start = std::time::Instant::now();
+    let page = loop {
+        let page = get(&server, &cookie, "/admin/campaigns/spring-reconsent").await;
+        if section(&page, "rate-country").contains("<table") {
+            break page;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{page}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
 
     // Sent at midnight, answered at one: two hourly columns, the answers in the second.
     let chart = section(&page, "answers-over-time");

@@ -137,7 +137,8 @@ pub async fn sections(
 /// every message sent with its contact, too slow for each view of a large campaign.
 const RATES_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
-type Counted = (Vec<RateRow>, Instant, std::time::Instant);
+/// The rows (none while the first count runs), when counted, when last (re)started.
+type Counted = (Option<Vec<RateRow>>, Instant, std::time::Instant);
 
 /// The rates by group of the campaigns of this process, by campaign id.
 static RATES: std::sync::LazyLock<
@@ -151,7 +152,7 @@ async fn rates(
     row: &CampaignRow,
     by: RateBy,
     now: Instant,
-) -> anyhow::Result<(Vec<RateRow>, Instant)> {
+) -> anyhow::Result<(Option<Vec<RateRow>>, Instant)> {
     let key = (row.id, by);
     let cached = RATES
         .lock()
@@ -167,25 +168,31 @@ async fn rates(
                     // Whoever finds it stale first counts again; the others show it.
                     entry.2 = std::time::Instant::now();
                 }
-                let (store, row) = (store.clone(), row.clone());
-                tokio::spawn(async move {
-                    match store.rate_by(&row, by).await {
-                        Ok(rows) => remember(key, rows, now),
-                        Err(e) => tracing::error!("counting rates for /admin: {e:#}"),
-                    }
-                });
+                recount(store, row, by, now);
             }
             Ok((rows, at))
         }
         None => {
-            let rows = store.rate_by(row, by).await?;
-            remember(key, rows.clone(), now);
-            Ok((rows, now))
+            // A large campaign takes longer to count than a page may take: the first
+            // view starts the count, the next ones show it.
+            remember(key, None, now);
+            recount(store, row, by, now);
+            Ok((None, now))
         }
     }
 }
 
-fn remember(key: (i64, RateBy), rows: Vec<RateRow>, now: Instant) {
+fn recount(store: &Store, row: &CampaignRow, by: RateBy, now: Instant) {
+    let (store, row) = (store.clone(), row.clone());
+    tokio::spawn(async move {
+        match store.rate_by(&row, by).await {
+            Ok(rows) => remember((row.id, by), Some(rows), now),
+            Err(e) => tracing::error!("counting rates for /admin: {e:#}"),
+        }
+    });
+}
+
+fn remember(key: (i64, RateBy), rows: Option<Vec<RateRow>>, now: Instant) {
     if let Ok(mut all) = RATES.lock() {
         all.insert(key, (rows, now, std::time::Instant::now()));
     }
@@ -251,7 +258,7 @@ fn rate_table(
     t: &InsightWords,
     id: &str,
     title: &str,
-    rows: &[RateRow],
+    rows: &Option<Vec<RateRow>>,
     shown: fn(&str) -> String,
 ) -> Markup {
     // A no-break space: "12.5 %" never splits in a narrow column.
@@ -266,7 +273,7 @@ fn rate_table(
     html! {
         section id=(id) {
             h2 { (title) }
-            @if rows.is_empty() { p { (t.none) } } @else {
+            @if let Some(rows) = rows { @if rows.is_empty() { p { (t.none) } } @else {
                 div.scroll { table.numbers {
                     thead { tr { @for c in &t.rate_cols { th scope="col" { (c) } } } }
                     tbody {
@@ -281,7 +288,7 @@ fn rate_table(
                         }
                     }
                 } }
-            }
+            } } @else { p.counting { (t.counting) } }
         }
     }
 }

@@ -29,6 +29,7 @@ pub struct InsightWords {
     pub send_rate: &'static str,
     pub per_minute: &'static str,
     pub as_of: &'static str,
+    pub counting: &'static str,
 }
 
 pub const EN: InsightWords = InsightWords {
@@ -54,6 +55,7 @@ pub const EN: InsightWords = InsightWords {
     send_rate: "Send rate",
     per_minute: "messages in the last minute",
     as_of: "as of",
+    counting: "Being counted; reload in a moment.",
 };
 
 pub const PL: InsightWords = InsightWords {
@@ -79,6 +81,7 @@ pub const PL: InsightWords = InsightWords {
     send_rate: "Tempo wysyłki",
     per_minute: "wiadomości w ostatniej minucie",
     as_of: "stan na",
+    counting: "Trwa liczenie; odśwież za chwilę.",
 };
 
 pub const SK: InsightWords = InsightWords {
@@ -104,6 +107,7 @@ pub const SK: InsightWords = InsightWords {
     send_rate: "Rýchlosť odosielania",
     per_minute: "správ za poslednú minútu",
     as_of: "stav k",
+    counting: "Prebieha počítanie; obnovte o chvíľu.",
 };
 
 pub const CS: InsightWords = InsightWords {
@@ -129,6 +133,7 @@ pub const CS: InsightWords = InsightWords {
     send_rate: "Rychlost odesílání",
     per_minute: "zpráv za poslední minutu",
     as_of: "stav k",
+    counting: "Probíhá počítání; obnovte za chvíli.",
 };
 
 pub const DE: InsightWords = InsightWords {
@@ -154,6 +159,7 @@ pub const DE: InsightWords = InsightWords {
     send_rate: "Sendetempo",
     per_minute: "Nachrichten in der letzten Minute",
     as_of: "Stand",
+    counting: "Wird gezählt; gleich neu laden.",
 };
 
 /// The closer looks' text in the language of `w`.
