@@ -117,9 +117,7 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
         .collect();
     let mut statuses = Vec::new();
     for row in s.app.store.campaigns().await.map_err(fail)? {
-        let status = crate::campaign::commands::campaign_status(&s.app.store, &row.name)
-            .await
-            .map_err(fail)?;
+        let status = recent_status(&s.app, &row.name).await.map_err(fail)?;
         statuses.push((status, rates.get(&row.id).copied().unwrap_or(0)));
     }
     let due = s
@@ -195,6 +193,52 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
         }
     };
     Ok(frame(w, w.overview, Some(&signed), body))
+}
+
+/// How old a campaign's figures on the overview may be before they are counted again:
+/// counting a campaign of half a million messages takes longer than the page may.
+const STATUS_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+type Counted = (Status, std::time::Instant);
+
+static STATUSES: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Counted>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// A campaign's figures as last counted, counted again in the background once
+/// `STATUS_FOR` old; counted now the first time.
+async fn recent_status(app: &AppState, name: &str) -> anyhow::Result<Status> {
+    let lock = || {
+        STATUSES
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the campaign figures cache is poisoned"))
+    };
+    let cached = lock()?.get(name).cloned();
+    if let Some((status, made)) = cached {
+        if made.elapsed() >= STATUS_FOR {
+            if let Some(entry) = lock()?.get_mut(name) {
+                // Whoever finds it old first counts again; the others show it.
+                entry.1 = std::time::Instant::now();
+            }
+            let (app, name) = (app.clone(), name.to_string());
+            tokio::spawn(async move {
+                match crate::campaign::commands::campaign_status(&app.store, &name).await {
+                    Ok(st) => {
+                        if let Ok(mut all) = STATUSES.lock() {
+                            all.insert(name, (st, std::time::Instant::now()));
+                        }
+                    }
+                    Err(e) => tracing::error!("counting {name} for /admin: {e:#}"),
+                }
+            });
+        }
+        return Ok(status);
+    }
+    let status = crate::campaign::commands::campaign_status(&app.store, name).await?;
+    lock()?.insert(
+        name.to_string(),
+        (status.clone(), std::time::Instant::now()),
+    );
+    Ok(status)
 }
 
 fn campaign_card(w: &Words, st: &Status, rate: i64, now: Instant) -> Markup {
