@@ -8,3 +8,6 @@ CREATE INDEX ledger_by_campaign ON ledger (campaign, event, contact_id, suspect,
 CREATE INDEX deletion_queue_due ON deletion_queue (due_at);
 CREATE INDEX contacts_held ON contacts (id) WHERE legal_hold = 1;
 CREATE INDEX ledger_erased ON ledger (contact_id) WHERE event = 'erased';
+-- Failures and bounces by the server's answer: a few rows of a large campaign.
+CREATE INDEX deliveries_failed ON deliveries (campaign_id, state, last_error) WHERE state IN ('cancelled', 'failed');
+CREATE INDEX deliveries_bounced ON deliveries (campaign_id, last_error) WHERE state = 'bounced';

@@ -26,8 +26,9 @@ impl SqliteStore {
         campaign_id: i64,
     ) -> Result<BTreeMap<String, BTreeMap<String, i64>>> {
         let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+            // `+wave`: the few failed rows by their own index, not the whole campaign.
             "SELECT state, last_error, count(*) FROM deliveries \
-             WHERE campaign_id = ? AND state IN ('cancelled', 'failed') AND wave >= 0 \
+             WHERE campaign_id = ? AND state IN ('cancelled', 'failed') AND +wave >= 0 \
              GROUP BY state, last_error",
         )
         .bind(campaign_id)
