@@ -8,6 +8,8 @@
 //! | [`overview`] | the contact base by class and country; every campaign's progress |
 //! | [`campaign`] | one campaign's funnel, whole and per wave; pause, resume and cancel after a question |
 //! | [`chart`] | bar charts as inline SVG |
+//! | [`insight`] | a campaign's answers over time, rates by country and language, failures, deletion calendar |
+//! | [`insight_words`] | that part's text in the five languages |
 //! | [`words`] | the UI text in en, pl, sk, cs, de; which one a request gets |
 //!
 //! Sessions live in the memory of the `serve` process: a restart signs everyone out.
