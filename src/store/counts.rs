@@ -26,8 +26,9 @@ impl SqliteStore {
         campaign_id: i64,
     ) -> Result<BTreeMap<String, BTreeMap<String, i64>>> {
         let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+            // `+wave`: the few failed rows by their own index, not the whole campaign.
             "SELECT state, last_error, count(*) FROM deliveries \
-             WHERE campaign_id = ? AND state IN ('cancelled', 'failed') AND wave >= 0 \
+             WHERE campaign_id = ? AND state IN ('cancelled', 'failed') AND +wave >= 0 \
              GROUP BY state, last_error",
         )
         .bind(campaign_id)
@@ -72,15 +73,17 @@ impl SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         let queued_for_deletion: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM deletion_queue WHERE contact_id IN \
-             (SELECT contact_id FROM deliveries WHERE campaign_id = ?)",
+            // From the queue, small, to the campaign's deliveries by index: an `IN` list
+            // of a large campaign's contacts would be built in full every time.
+            "SELECT count(*) FROM deletion_queue q WHERE EXISTS \
+             (SELECT 1 FROM deliveries d WHERE d.campaign_id = ? AND d.contact_id = q.contact_id)",
         )
         .bind(campaign.id)
         .fetch_one(&self.pool)
         .await?;
         let purged: i64 = sqlx::query_scalar(
-            "SELECT count(DISTINCT contact_id) FROM ledger WHERE event = 'erased' AND contact_id IN \
-             (SELECT contact_id FROM deliveries WHERE campaign_id = ?)",
+            "SELECT count(DISTINCT l.contact_id) FROM ledger l WHERE l.event = 'erased' AND EXISTS \
+             (SELECT 1 FROM deliveries d WHERE d.campaign_id = ? AND d.contact_id = l.contact_id)",
         )
         .bind(campaign.id)
         .fetch_one(&self.pool)

@@ -9,6 +9,7 @@ mod bonus;
 mod campaigns;
 mod counts;
 mod erasure;
+mod insight;
 mod queue;
 mod sqlite;
 mod waves;
@@ -21,6 +22,7 @@ pub use answers::{
 pub use campaigns::{CampaignRow, LaunchTx};
 pub use counts::AnswerCounts;
 pub use erasure::{Due, Erasure};
+pub use insight::{DueDay, RateBy, RateRow};
 pub use queue::{Claimed, Fate, QueueState, SlotRequest};
 pub use sqlite::{ImportTx, SqliteStore as Store};
 pub use webhooks::OutboxEvent;

@@ -4,6 +4,7 @@
 //! figures (`…/figures`) are fetched again every few seconds by `live.js`.
 
 use super::chart::{self, Bar};
+use super::insight;
 use super::overview::{percent, state_word, time_left_text};
 use super::{Admin, AdminError, Signed, Words, frame};
 use crate::campaign::commands::{StateAction, campaign_status, change_state};
@@ -49,6 +50,18 @@ pub async fn page(
     let w = signed.words;
     let st = status(&s, w, &name).await?;
     let now = s.app.clock.now();
+    let fail = |e: anyhow::Error| AdminError::Internal(w, e);
+    let row = s
+        .app
+        .store
+        .campaign(&name)
+        .await
+        .map_err(fail)?
+        .ok_or(AdminError::NotFound(w))?;
+    let waves = insight::wave_answers(&s.app.store, &name)
+        .await
+        .map_err(fail)?;
+    let more = insight::sections(&s.app.store, w, &st, &row, now).await?;
     let body = html! {
         p.crumbs { a href="/admin" { "← " (w.all_campaigns) } }
         h1 { (st.campaign) " " span class={ "state s-" (st.state) } { (state_word(w, &st.state)) } }
@@ -67,7 +80,8 @@ pub async fn page(
                 }
             }
         }
-        (figures_of(w, &st))
+        (figures_of(w, &st, &waves))
+        (more)
         p.refresh {
             a href={ "/admin/campaigns/" (st.campaign) } { (w.refresh) }
             @if st.state == "running" { " · " (w.live) }
@@ -83,10 +97,19 @@ pub async fn figures(
     Path(name): Path<String>,
 ) -> Result<Markup, AdminError> {
     let st = status(&s, signed.words, &name).await?;
-    Ok(figures_of(signed.words, &st))
+    let waves = insight::wave_answers(&s.app.store, &name)
+        .await
+        .map_err(|e| AdminError::Internal(signed.words, e))?;
+    Ok(figures_of(signed.words, &st, &waves))
 }
 
-fn figures_of(w: &Words, st: &Status) -> Markup {
+fn figures_of(w: &Words, st: &Status, answers: &insight::WaveAnswers) -> Markup {
+    let answered = |wave: &str, event: &str| {
+        answers
+            .get(&(wave.to_string(), event.to_string()))
+            .copied()
+            .unwrap_or(0)
+    };
     let n = |x: i64| u64::try_from(x).unwrap_or(0);
     let f = &w.funnel;
     let steps = [
@@ -156,6 +179,9 @@ fn figures_of(w: &Words, st: &Status) -> Markup {
                             th scope="col" { (f[0]) }
                             th scope="col" { (f[1]) }
                             @for d in &w.detail[..4] { th scope="col" { (d) } }
+                            th scope="col" { (f[2]) }
+                            th scope="col" { (f[3]) }
+                            th scope="col" { (f[4]) }
                         } }
                         tbody {
                             @for wave in &st.waves {
@@ -167,6 +193,9 @@ fn figures_of(w: &Words, st: &Status) -> Markup {
                                     td { (wave.failed) }
                                     td { (wave.bounced) }
                                     td { (wave.unknown) }
+                                    td.viewed { (answered(&wave.wave, "viewed")) }
+                                    td.confirmed { (answered(&wave.wave, "confirmed")) }
+                                    td.left { (answered(&wave.wave, "left")) }
                                 }
                             }
                         }

@@ -94,6 +94,66 @@ pub fn legend(items: &[(&str, &str)]) -> Markup {
     }
 }
 
+/// One column per period, its parts stacked in the `tones`' colours, against the
+/// tallest; each column says its label and numbers in its own `<title>`. Labels under
+/// the columns are thinned to `MAX_LABELS` so they never overlap.
+pub fn columns(
+    title: &str,
+    id: &str,
+    labels: &[String],
+    series: &[(&str, &str, Vec<u64>)],
+) -> Markup {
+    const HEIGHT: f64 = 120.0;
+    const MAX_LABELS: usize = 4;
+    let n = labels.len();
+    let total = |i: usize| {
+        series
+            .iter()
+            .map(|s| s.2.get(i).copied().unwrap_or(0))
+            .sum::<u64>()
+    };
+    let max = (0..n).map(total).max().unwrap_or(0);
+    let step = WIDTH / n.max(1) as f64;
+    let every = n.div_ceil(MAX_LABELS).max(1);
+    let said = summary(
+        title,
+        labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), total(i))),
+    );
+    html! {
+        svg.chart.columns xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby=(id)
+            viewBox={ "0 0 " (WIDTH) " " (HEIGHT + 20.0) } {
+            title id=(id) { (said) }
+            @for (i, label) in labels.iter().enumerate() {
+                @let x = step * i as f64;
+                g.col {
+                    title {
+                        (label) ": "
+                        @for (j, (_, name, values)) in series.iter().enumerate() {
+                            @if j > 0 { ", " }
+                            (name) " " (values.get(i).copied().unwrap_or(0))
+                        }
+                    }
+                    @let tops = series.iter().scan(0u64, |acc, s| { *acc += s.2.get(i).copied().unwrap_or(0); Some(*acc) });
+                    @for ((tone, _, values), top) in series.iter().zip(tops) {
+                        @let v = values.get(i).copied().unwrap_or(0);
+                        @if v > 0 {
+                            rect class={ "t-" (tone) } x=(fmt_len(x + step * 0.1))
+                                y=(fmt_len(HEIGHT - length(top, max, HEIGHT)))
+                                width=(fmt_len(step * 0.8)) height=(fmt_len(length(v, max, HEIGHT))) {}
+                        }
+                    }
+                    @if i % every == 0 {
+                        text.label x=(fmt_len(x)) y=(fmt_len(HEIGHT + 15.0)) { (label) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +202,31 @@ mod tests {
             !svg.contains("style="),
             "no inline style under the CSP: {svg}"
         );
+    }
+
+    #[test]
+    fn columns_draw_one_group_per_period_with_its_numbers() {
+        let labels: Vec<String> = (1..=3).map(|d| format!("11-0{d}")).collect();
+        let svg = columns(
+            "Answers",
+            "a",
+            &labels,
+            &[
+                ("valid", "confirmed", vec![2, 0, 1]),
+                ("withdrawn", "left", vec![1, 0, 0]),
+            ],
+        )
+        .into_string();
+        assert_eq!(svg.matches("<g class=\"col\">").count(), 3, "{svg}");
+        assert!(
+            svg.contains("<title>11-01: confirmed 2, left 1</title>"),
+            "{svg}"
+        );
+        assert_eq!(
+            svg.matches("class=\"t-").count(),
+            3,
+            "no rect for a zero: {svg}"
+        );
+        assert!(svg.contains("Answers: 11-01 3, 11-02 0, 11-03 1"), "{svg}");
     }
 }

@@ -12,6 +12,8 @@
 //! | [`files`] | the campaign files: their check, their e-mails, who a launch would ask; launch |
 //! | [`import`] | upload a contact file: its dry run, then the import |
 //! | [`chart`] | bar charts as inline SVG |
+//! | [`insight`] | a campaign's answers over time, rates by country and language, failures, deletion calendar |
+//! | [`insight_words`] | that part's text in the five languages |
 //! | [`words`] | the UI text in en, pl, sk, cs, de; which one a request gets |
 //!
 //! Sessions live in the memory of the `serve` process: a restart signs everyone out.
@@ -21,6 +23,8 @@ pub mod chart;
 pub mod contact;
 pub mod files;
 pub mod import;
+pub mod insight;
+pub mod insight_words;
 pub mod login;
 pub mod overview;
 pub mod purge;
@@ -56,6 +60,7 @@ pub struct Admin {
     guard: Arc<login::Guard>,
     /// Cookies only over HTTPS when the server is reached over HTTPS.
     secure: bool,
+    audit: Arc<overview::AuditCache>,
 }
 
 struct Session {
@@ -122,6 +127,7 @@ fn pages(app: AppState) -> Router {
         guard: Arc::default(),
         sessions: Arc::default(),
         secure,
+        audit: overview::AuditCache::started(&app),
         app,
     };
     Router::new()

@@ -2,12 +2,60 @@
 //! counts), and every campaign with its progress, answers and time left.
 
 use super::chart::{self, Bar};
+use super::insight::day_label;
+use super::insight_words;
 use super::{Admin, AdminError, Signed, Words, frame};
 use crate::campaign::status::Status;
+use crate::cli::AuditCounts;
 use crate::domain::Instant;
 use crate::policy::ContactClass;
+use crate::web::AppState;
 use axum::extract::State;
 use maud::{Markup, html};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::RwLock;
+
+/// How often the audit behind the page is counted again.
+const AUDIT_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The audit of the whole base, counted in the background: classifying a million
+/// contacts takes seconds, too long for a page. The page says when it was counted.
+#[derive(Default)]
+pub struct AuditCache(RwLock<Option<(AuditCounts, Instant)>>);
+
+impl AuditCache {
+    /// A cache counted now and every few minutes for as long as the server runs.
+    pub fn started(app: &AppState) -> Arc<Self> {
+        let cache = Arc::new(Self::default());
+        let (weak, app) = (Arc::downgrade(&cache), app.clone());
+        tokio::spawn(async move {
+            while let Some(cache) = weak.upgrade() {
+                if let Err(e) = cache.refresh(&app).await {
+                    tracing::error!("counting the audit for /admin: {e:#}");
+                }
+                drop(cache);
+                tokio::time::sleep(AUDIT_EVERY).await;
+            }
+        });
+        cache
+    }
+
+    async fn refresh(&self, app: &AppState) -> anyhow::Result<(AuditCounts, Instant)> {
+        let now = app.clock.now();
+        let counts = crate::cli::audit_counts(&app.store, &app.config.policy, now).await?;
+        *self.0.write().await = Some((counts.clone(), now));
+        Ok((counts, now))
+    }
+
+    /// The latest counts and when they were made; counted now if there are none yet.
+    async fn get(&self, app: &AppState) -> anyhow::Result<(AuditCounts, Instant)> {
+        if let Some(have) = self.0.read().await.as_ref() {
+            return Ok(have.clone());
+        }
+        self.refresh(app).await
+    }
+}
 
 /// Whole days and hours until `deadline`; `None` once it has passed (pure).
 pub fn time_left(deadline: Instant, now: Instant) -> Option<(i64, i64)> {
@@ -57,16 +105,36 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
     let w = signed.words;
     let fail = |e: anyhow::Error| AdminError::Internal(w, e);
     let now = s.app.clock.now();
-    let audit = crate::cli::audit_counts(&s.app.store, &s.app.config.policy, now)
+    let t = insight_words::for_words(w);
+    let (audit, counted_at) = s.audit.get(&s.app).await.map_err(fail)?;
+    let rates: HashMap<i64, i64> = s
+        .app
+        .store
+        .sent_since(now - chrono::Duration::minutes(1))
         .await
-        .map_err(fail)?;
+        .map_err(fail)?
+        .into_iter()
+        .collect();
     let mut statuses = Vec::new();
     for row in s.app.store.campaigns().await.map_err(fail)? {
-        let status = crate::campaign::commands::campaign_status(&s.app.store, &row.name)
-            .await
-            .map_err(fail)?;
-        statuses.push(status);
+        let status = recent_status(&s.app, &row.name).await.map_err(fail)?;
+        statuses.push((status, rates.get(&row.id).copied().unwrap_or(0)));
     }
+    let due = s
+        .app
+        .store
+        .due_by_day(now, now + chrono::Duration::days(30))
+        .await
+        .map_err(fail)?;
+    let due_total: i64 = due.iter().map(|d| d.due).sum();
+    let due_labels: Vec<String> = due.iter().map(|d| day_label(d.day)).collect();
+    let due_series = [(
+        "no_basis",
+        t.calendar_cols[1],
+        due.iter()
+            .map(|d| u64::try_from(d.due).unwrap_or(0))
+            .collect(),
+    )];
     let class_bars: Vec<Bar<'_>> = audit
         .classes
         .iter()
@@ -96,6 +164,7 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
         h1 { (w.overview) }
         section.card aria-labelledby="contacts-h" {
             h2 #contacts-h { (w.contacts) }
+            p.asof { (t.as_of) " " (counted_at.format("%H:%M")) " UTC" }
             p.big {
                 strong #total { (audit.total) } " " (w.counted) " · "
                 strong #eligible { (audit.eligible) } " " (w.eligible)
@@ -106,20 +175,74 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
             (chart::legend(&legend))
             (chart::stacked(w.by_country, "chart-countries", &countries, &tones))
         }
+        section.card #due aria-labelledby="due-h" {
+            h2 #due-h { (t.due_30) }
+            p.big { strong #due-30 { (due_total) } }
+            @if !due.is_empty() {
+                (chart::columns(t.due_30, "chart-due", &due_labels, &due_series))
+            }
+        }
         section aria-labelledby="campaigns-h" {
             h2 #campaigns-h { (w.campaigns) }
             @if statuses.is_empty() {
                 p { (w.no_campaigns) }
             }
-            @for st in &statuses {
-                (campaign_card(w, st, now))
+            @for (st, rate) in &statuses {
+                (campaign_card(w, st, *rate, now))
             }
         }
     };
     Ok(frame(w, w.overview, Some(&signed), body))
 }
 
-fn campaign_card(w: &Words, st: &Status, now: Instant) -> Markup {
+/// How old a campaign's figures on the overview may be before they are counted again:
+/// counting a campaign of half a million messages takes longer than the page may.
+const STATUS_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+type Counted = (Status, std::time::Instant);
+
+static STATUSES: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Counted>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// A campaign's figures as last counted, counted again in the background once
+/// `STATUS_FOR` old; counted now the first time.
+async fn recent_status(app: &AppState, name: &str) -> anyhow::Result<Status> {
+    let lock = || {
+        STATUSES
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the campaign figures cache is poisoned"))
+    };
+    let cached = lock()?.get(name).cloned();
+    if let Some((status, made)) = cached {
+        if made.elapsed() >= STATUS_FOR {
+            if let Some(entry) = lock()?.get_mut(name) {
+                // Whoever finds it old first counts again; the others show it.
+                entry.1 = std::time::Instant::now();
+            }
+            let (app, name) = (app.clone(), name.to_string());
+            tokio::spawn(async move {
+                match crate::campaign::commands::campaign_status(&app.store, &name).await {
+                    Ok(st) => {
+                        if let Ok(mut all) = STATUSES.lock() {
+                            all.insert(name, (st, std::time::Instant::now()));
+                        }
+                    }
+                    Err(e) => tracing::error!("counting {name} for /admin: {e:#}"),
+                }
+            });
+        }
+        return Ok(status);
+    }
+    let status = crate::campaign::commands::campaign_status(&app.store, name).await?;
+    lock()?.insert(
+        name.to_string(),
+        (status.clone(), std::time::Instant::now()),
+    );
+    Ok(status)
+}
+
+fn campaign_card(w: &Words, st: &Status, rate: i64, now: Instant) -> Markup {
+    let t = insight_words::for_words(w);
     html! {
         article.card.campaign id={ "campaign-" (st.campaign) } {
             h3 {
@@ -142,6 +265,10 @@ fn campaign_card(w: &Words, st: &Status, now: Instant) -> Markup {
                 div {
                     dt { (w.suspect) }
                     dd { (st.suspect) }
+                }
+                div {
+                    dt { (t.send_rate) }
+                    dd.send-rate { (rate) " " (t.per_minute) }
                 }
                 div {
                     dt { (w.time_left) }
