@@ -3,55 +3,10 @@
 //! token and the question answered; and in headless Chromium, readable and quiet.
 
 mod common;
-use common::servers;
+use common::admin::*;
 use common::*;
-use std::process::{Child, Stdio};
-use std::time::Duration;
 
-const TOKEN: &str = "an-admin-token-for-the-tests";
 const NAME: &str = "spring-reconsent";
-
-/// `reconsent serve` with the admin token, on a free port; killed when dropped.
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(sb: &Sandbox, env: &[(&str, &str)]) -> Serve {
-    let port = servers::free_port();
-    let child = sb
-        .process()
-        .env("RECONSENT__ADMIN__TOKEN", TOKEN)
-        .env(
-            "RECONSENT__TRANSPORT",
-            format!("file://{}", sb.path("outbox").display()),
-        )
-        .envs(env.iter().copied())
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(sb.path("serve.log")).expect("a log file"))
-        .spawn()
-        .expect("start reconsent serve");
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "serve did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Serve {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
 
 /// The example campaign launched, served at `rate`.
 fn launched(rate: &str) -> (Sandbox, Serve) {
@@ -59,13 +14,6 @@ fn launched(rate: &str) -> (Sandbox, Serve) {
     sb.ok(&["campaign", "launch", "campaigns/example.toml"]);
     let server = serve(&sb, &[]);
     (sb, server)
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 fn location(res: &reqwest::Response) -> &str {
@@ -123,12 +71,6 @@ async fn post(server: &Serve, cookie: &str, path: &str, form: &[(&str, &str)]) -
         .unwrap()
         .status()
         .as_u16()
-}
-
-/// The CSRF token in a page's forms.
-fn csrf(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    page[at..].split('"').next().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]

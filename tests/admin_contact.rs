@@ -3,55 +3,14 @@
 //! `forget` and `purge` would, after the question and with the CSRF token.
 
 mod common;
-use common::servers;
+use common::admin::*;
 use common::*;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
-const TOKEN: &str = "an-admin-token-for-the-tests";
 const CONTACT: &str = "veronika_horvathova@example.sk";
 const HELD: &str = "grzegorz.kaminski@example.pl";
 /// The example campaign launched at `NOW` falls due for purging 30 + 7 days later.
 const DUE: &str = "2026-12-29T00:00:00Z";
-
-/// `reconsent serve` with the admin token, on a free port; killed when dropped.
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(sb: &Sandbox, env: &[(&str, &str)]) -> Serve {
-    let port = servers::free_port();
-    let child = sb
-        .process()
-        .env("RECONSENT__ADMIN__TOKEN", TOKEN)
-        .env("RECONSENT__TRANSPORT", outbox(sb))
-        .envs(env.iter().copied())
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(sb.path("serve.log")).expect("a log file"))
-        .spawn()
-        .expect("start reconsent serve");
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "serve did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Serve {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
 
 fn outbox(sb: &Sandbox) -> String {
     format!("file://{}", sb.path("outbox").display())
@@ -64,31 +23,6 @@ fn sent() -> Sandbox {
     let out = sb.run_with(&outbox(&sb), &["send", "--until-idle"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     sb
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn sign_in(server: &Serve) -> String {
-    let res = client()
-        .post(format!("{}/admin/login", server.base))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("reconsent_admin="))
-        .expect("a session cookie");
-    cookie.split(';').next().unwrap().to_string()
 }
 
 async fn fetch(server: &Serve, cookie: &str, path: &str) -> reqwest::Response {
@@ -114,12 +48,6 @@ async fn post(server: &Serve, cookie: &str, path: &str, form: &[(&str, &str)]) -
         .await
         .unwrap();
     (res.status().as_u16(), res.text().await.unwrap())
-}
-
-/// The CSRF token in a page's forms.
-fn csrf(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    page[at..].split('"').next().unwrap().to_string()
 }
 
 /// Text as it stands in the HTML.

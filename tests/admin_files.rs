@@ -3,55 +3,17 @@
 //! a session and the CSRF token; and in headless Chromium, readable and quiet.
 
 mod common;
-use common::servers;
+use common::admin::*;
 use common::*;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
-const TOKEN: &str = "an-admin-token-for-the-tests";
 const NAME: &str = "spring-reconsent";
 
-/// `reconsent serve` with the admin token, on a free port; killed when dropped.
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(sb: &Sandbox) -> Serve {
-    let port = servers::free_port();
+    // Uploads wait in the system's temporary folder: the sandbox's own, to be looked at.
     std::fs::create_dir_all(sb.path("tmp")).unwrap();
-    let child = sb
-        .process()
-        .env("TMPDIR", sb.path("tmp"))
-        .env("RECONSENT__ADMIN__TOKEN", TOKEN)
-        .env(
-            "RECONSENT__TRANSPORT",
-            format!("file://{}", sb.path("outbox").display()),
-        )
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(sb.path("serve.log")).expect("a log file"))
-        .spawn()
-        .expect("start reconsent serve");
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "serve did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Serve {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
+    let tmp = sb.path("tmp").display().to_string();
+    common::admin::serve(sb, &[("TMPDIR", tmp.as_str())])
 }
 
 /// The example campaign, not launched, served.
@@ -59,32 +21,6 @@ fn ready() -> (Sandbox, Serve) {
     let sb = Sandbox::with_campaign("500/s");
     let server = serve(&sb);
     (sb, server)
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The `Cookie` header of a fresh session.
-async fn sign_in(server: &Serve) -> String {
-    let res = client()
-        .post(format!("{}/admin/login", server.base))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("reconsent_admin="))
-        .expect("a session cookie");
-    cookie.split(';').next().unwrap().to_string()
 }
 
 async fn get(server: &Serve, cookie: &str, path: &str) -> (u16, String) {
@@ -125,12 +61,6 @@ Content-Type: text/csv\r\n\r\n{file}\r\n--{b}--\r\n"
         .await
         .unwrap();
     (res.status().as_u16(), res.text().await.unwrap())
-}
-
-/// The CSRF token in a page's forms.
-fn csrf(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    page[at..].split('"').next().unwrap().to_string()
 }
 
 /// The uploads `serve` keeps, each checked to be readable by its user alone.

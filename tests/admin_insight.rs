@@ -4,84 +4,21 @@
 //! overview's erasures due within 30 days.
 
 mod common;
+use common::admin::*;
 use common::servers;
 use common::*;
 use reconsent::domain::{EmailAddress, parse_instant};
 use reconsent::store::Store;
 use reconsent::tokens::{LinkSigner, Purpose};
 use std::collections::BTreeMap;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
-const TOKEN: &str = "an-admin-token-for-the-tests";
 /// An hour after the send: answers are not suspect, and the campaign is charted per hour.
 const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
 const LATER: &str = "2026-11-22T01:00:00Z";
 
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(sb: &Sandbox, now: &str) -> Serve {
-    let port = servers::free_port();
-    let child = sb
-        .process()
-        .env("RECONSENT__ADMIN__TOKEN", TOKEN)
-        .env("RECONSENT_NOW", now)
-        .env(
-            "RECONSENT__TRANSPORT",
-            format!("file://{}", sb.path("outbox").display()),
-        )
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(sb.path("serve.log")).expect("a log file"))
-        .spawn()
-        .expect("start reconsent serve");
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "serve did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Serve {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn sign_in(server: &Serve) -> String {
-    let res = client()
-        .post(format!("{}/admin/login", server.base))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("reconsent_admin="))
-        .expect("a session cookie");
-    cookie.split(';').next().unwrap().to_string()
+    common::admin::serve(sb, &[("RECONSENT_NOW", now)])
 }
 
 async fn get(server: &Serve, cookie: &str, path: &str) -> String {

@@ -1,6 +1,7 @@
 //! A fresh working folder and database per test, and the built `reconsent` binary.
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod servers;
 
 use assert_cmd::Command;
