@@ -1,6 +1,6 @@
 """Headless Chromium over the DevTools protocol, for the browser tests' drivers
 (stdlib + the `websockets` package)."""
-import asyncio, json, os, shutil, subprocess, sys, time
+import asyncio, base64, json, os, shutil, subprocess, sys, time
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 
@@ -84,3 +84,31 @@ async def key(cdp, name, code, text=None):
     await cdp.call("Input.dispatchKeyEvent", **down)
     await cdp.call("Input.dispatchKeyEvent", type="keyUp", key=name, code=name,
                    windowsVirtualKeyCode=code)
+
+
+# Runs before any page script, outside the page's CSP: records what the CSP refuses.
+WATCH_CSP = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation', e => {
+  window.__violations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+
+async def shoot(cdp, out_dir, name, width):
+    """A screenshot of the whole page at `width`, saved as OUT_DIR/NAME.png."""
+    await cdp.call("Emulation.setDeviceMetricsOverride", width=width, height=900,
+                   deviceScaleFactor=1, mobile=width < 500)
+    # Two animation frames: the page has been laid out again at the new width.
+    await cdp.call("Runtime.evaluate", awaitPromise=True,
+                   expression="new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    shot = await cdp.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    with open(os.path.join(out_dir, f"{name}.png"), "wb") as f:
+        f.write(base64.b64decode(shot["data"]))
+
+
+async def press(cdp, selector):
+    """Presses what `selector` finds, as a user would, and waits for the next page."""
+    cdp.events.clear()
+    await cdp.eval(f"document.querySelector({json.dumps(selector)}).click()")
+    await cdp.wait_event("Page.loadEventFired")

@@ -6,31 +6,11 @@ Usage: chromium_admin.py BASE_URL TOKEN CAMPAIGN OUT_DIR
 Prints one JSON object: {"errors", "overview", "campaign", "swapped", "focused", "url"}.
 Every console error, uncaught exception and CSP violation is listed in "errors".
 Drives Chromium over the DevTools protocol (stdlib + the `websockets` package)."""
-import asyncio, base64, json, os, shutil, sys, tempfile, time, urllib.request
+import asyncio, json, os, shutil, sys, tempfile, time, urllib.request
 
 import websockets
 
-from cdp import Cdp, key, start_chromium
-
-# Runs before any page script, outside the page's CSP: records what the CSP refuses.
-WATCH = """
-window.__violations = [];
-document.addEventListener('securitypolicyviolation', e => {
-  window.__violations.push(e.violatedDirective + ' ' + e.blockedURI);
-});
-"""
-
-
-async def shoot(cdp, out_dir, name, width):
-    await cdp.call("Emulation.setDeviceMetricsOverride", width=width, height=900,
-                   deviceScaleFactor=1, mobile=width < 500)
-    # Two animation frames: the page has been laid out again at the new width.
-    await cdp.call("Runtime.evaluate", awaitPromise=True,
-                   expression="new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    shot = await cdp.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
-    with open(os.path.join(out_dir, f"admin-{name}.png"), "wb") as f:
-        f.write(base64.b64decode(shot["data"]))
-
+from cdp import WATCH_CSP, Cdp, key, press, shoot, start_chromium
 
 async def run(base, token, campaign, out_dir, port):
     targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list"))
@@ -39,10 +19,10 @@ async def run(base, token, campaign, out_dir, port):
         cdp = Cdp(ws)
         for domain in ("Page", "Runtime", "Log"):
             await cdp.call(f"{domain}.enable")
-        await cdp.call("Page.addScriptToEvaluateOnNewDocument", source=WATCH)
+        await cdp.call("Page.addScriptToEvaluateOnNewDocument", source=WATCH_CSP)
         await cdp.goto(f"{base}/admin")
         out = {"login_url": await cdp.eval("location.href")}
-        await shoot(cdp, out_dir, "login-375", 375)
+        await shoot(cdp, out_dir, "admin-login-375", 375)
         # The keyboard alone: the token field has the focus; type, then Enter.
         await cdp.call("Input.insertText", text=token)
         await key(cdp, "Enter", 13, text="\r")
@@ -50,8 +30,8 @@ async def run(base, token, campaign, out_dir, port):
         await cdp.violations()
         out["url"] = await cdp.eval("location.href")
         out["overview"] = await cdp.eval("document.querySelector('main').innerText")
-        await shoot(cdp, out_dir, "overview", 1280)
-        await shoot(cdp, out_dir, "overview-375", 375)
+        await shoot(cdp, out_dir, "admin-overview", 1280)
+        await shoot(cdp, out_dir, "admin-overview-375", 375)
         tabs = []
         for _ in range(12):
             await key(cdp, "Tab", 9)
@@ -79,15 +59,15 @@ async def run(base, token, campaign, out_dir, port):
                 await asyncio.sleep(0.3)
         out["changed"] = changed
         await cdp.violations()
-        await shoot(cdp, out_dir, "campaign", 1280)
-        await shoot(cdp, out_dir, "campaign-375", 375)
+        await shoot(cdp, out_dir, "admin-campaign", 1280)
+        await shoot(cdp, out_dir, "admin-campaign-375", 375)
         # Pause and resume with the page's own buttons: the question, then yes.
         state = "document.querySelector('h1 .state').className"
         for action in ("pause", "resume"):
             await cdp.eval(f"document.querySelector('button.act-{action}').click()")
             await cdp.wait_event("Page.loadEventFired")
             await cdp.violations()
-            await shoot(cdp, out_dir, f"{action}-375", 375)
+            await shoot(cdp, out_dir, f"admin-{action}-375", 375)
             await cdp.eval(f"document.querySelector('button.primary.act-{action}').click()")
             await cdp.wait_event("Page.loadEventFired")
             await cdp.violations()
@@ -95,9 +75,9 @@ async def run(base, token, campaign, out_dir, port):
         # The longest words: German and Polish, on a phone.
         for lang in ("de", "pl"):
             await cdp.goto(f"{base}/admin?lang={lang}")
-            await shoot(cdp, out_dir, f"overview-{lang}-375", 375)
+            await shoot(cdp, out_dir, f"admin-overview-{lang}-375", 375)
             await cdp.goto(f"{base}/admin/campaigns/{campaign}")
-            await shoot(cdp, out_dir, f"campaign-{lang}-375", 375)
+            await shoot(cdp, out_dir, f"admin-campaign-{lang}-375", 375)
         out["lang"] = await cdp.eval("document.documentElement.lang")
         await cdp.violations()
         out["errors"] = cdp.errors

@@ -7,44 +7,18 @@ Prints one JSON object: {"errors", "wide", "contact", "class", "evidence", "eras
 "purge", "purged"}; "wide" names the pages wider than 375 px at that width.
 Every console error, uncaught exception and CSP violation is listed in "errors".
 Drives Chromium over the DevTools protocol (stdlib + the `websockets` package)."""
-import asyncio, base64, json, os, shutil, sys, tempfile, time, urllib.request
+import asyncio, json, os, shutil, sys, tempfile, time, urllib.request
 
 import websockets
 
-from cdp import Cdp, key, start_chromium
-
-# Runs before any page script, outside the page's CSP: records what the CSP refuses.
-WATCH = """
-window.__violations = [];
-document.addEventListener('securitypolicyviolation', e => {
-  window.__violations.push(e.violatedDirective + ' ' + e.blockedURI);
-});
-"""
-
-
-async def shoot(cdp, out_dir, name, width):
-    await cdp.call("Emulation.setDeviceMetricsOverride", width=width, height=900,
-                   deviceScaleFactor=1, mobile=width < 500)
-    await cdp.call("Runtime.evaluate", awaitPromise=True,
-                   expression="new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    shot = await cdp.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
-    with open(os.path.join(out_dir, f"admin-{name}.png"), "wb") as f:
-        f.write(base64.b64decode(shot["data"]))
-
-
-async def click(cdp, selector):
-    """Clicks what `selector` finds and waits for the page it leads to."""
-    cdp.events.clear()
-    await cdp.eval(f"document.querySelector({json.dumps(selector)}).click()")
-    await cdp.wait_event("Page.loadEventFired")
-
+from cdp import WATCH_CSP, Cdp, key, press, shoot, start_chromium
 
 WIDE = []
 
 
 async def both(cdp, out_dir, name):
-    await shoot(cdp, out_dir, name, 1280)
-    await shoot(cdp, out_dir, f"{name}-375", 375)
+    await shoot(cdp, out_dir, f"admin-{name}", 1280)
+    await shoot(cdp, out_dir, f"admin-{name}-375", 375)
     # Nothing wider than the phone: no sideways scrolling of the whole page.
     width = await cdp.eval("document.documentElement.scrollWidth")
     if width > 375:
@@ -58,16 +32,16 @@ async def run(base, token, email, out_dir, port):
         cdp = Cdp(ws)
         for domain in ("Page", "Runtime", "Log"):
             await cdp.call(f"{domain}.enable")
-        await cdp.call("Page.addScriptToEvaluateOnNewDocument", source=WATCH)
+        await cdp.call("Page.addScriptToEvaluateOnNewDocument", source=WATCH_CSP)
         await cdp.goto(f"{base}/admin")
         await cdp.call("Input.insertText", text=token)
         await key(cdp, "Enter", 13, text="\r")
         await cdp.wait_event("Page.loadEventFired")
         out = {}
         # From the header's link to the lookup form, as a marketer would.
-        await click(cdp, "header a[href='/admin/contact']")
+        await press(cdp, "header a[href='/admin/contact']")
         await cdp.eval(f"document.getElementById('email').value = {json.dumps(email)}")
-        await click(cdp, "form.lookup button")
+        await press(cdp, "form.lookup button")
         out["contact"] = await cdp.eval("document.querySelector('main').innerText")
         out["class"] = await cdp.eval("document.getElementById('class').dataset.class")
         await both(cdp, out_dir, "contact")
@@ -75,9 +49,9 @@ async def run(base, token, email, out_dir, port):
         got = await cdp.call("Runtime.evaluate", awaitPromise=True, returnByValue=True,
                              expression=f"fetch({json.dumps(href)}).then(r => r.json())")
         out["evidence"] = got["result"].get("value")
-        await click(cdp, "#forget")
+        await press(cdp, "#forget")
         await both(cdp, out_dir, "contact-forget")
-        await click(cdp, "#confirm-forget")
+        await press(cdp, "#confirm-forget")
         out["erased"] = await cdp.eval("document.querySelector('main').innerText")
         await both(cdp, out_dir, "contact-erased")
         await cdp.violations()
@@ -91,10 +65,10 @@ async def run(base, token, email, out_dir, port):
         out["purge"] = await cdp.eval("document.querySelector('main').innerText")
         await both(cdp, out_dir, "purge")
         await cdp.goto(f"{base}/admin/purge?lang=de")
-        await shoot(cdp, out_dir, "purge-de-375", 375)
+        await shoot(cdp, out_dir, "admin-purge-de-375", 375)
         await cdp.goto(f"{base}/admin/purge/now?lang=en")
         await both(cdp, out_dir, "purge-ask")
-        await click(cdp, "#confirm-purge")
+        await press(cdp, "#confirm-purge")
         out["purged"] = await cdp.eval("document.querySelector('main').innerText")
         await both(cdp, out_dir, "purge-done")
         await cdp.violations()

@@ -7,48 +7,25 @@ Usage: chromium_admin_files.py BASE_URL TOKEN FILE BAD_CSV GOOD_CSV OUT_DIR
 Prints one JSON object: {"errors", "files", "frames", "launched", "refused", "dry", "imported"}.
 Every console error, uncaught exception and CSP violation is listed in "errors".
 Drives Chromium over the DevTools protocol (stdlib + the `websockets` package)."""
-import asyncio, base64, json, os, shutil, sys, tempfile, time, urllib.request
+import asyncio, json, os, shutil, sys, tempfile, time, urllib.request
 
 import websockets
 
-from cdp import Cdp, key, start_chromium
+from cdp import WATCH_CSP, Cdp, key, press, shoot, start_chromium
 
-# Runs before any page script, outside the page's CSP: records what the CSP refuses.
-WATCH = """
-window.__violations = [];
+# Besides the CSP watch: counts the frames that have loaded.
+WATCH = WATCH_CSP + """
 window.__frames = 0;
 document.addEventListener('load', e => {
   if (e.target.tagName === 'IFRAME') window.__frames++;
 }, true);
-document.addEventListener('securitypolicyviolation', e => {
-  window.__violations.push(e.violatedDirective + ' ' + e.blockedURI);
-});
 """
-
-
-async def shoot(cdp, out_dir, name, width):
-    await cdp.call("Emulation.setDeviceMetricsOverride", width=width, height=900,
-                   deviceScaleFactor=1, mobile=width < 500)
-    # Two animation frames: the page has been laid out again at the new width.
-    await cdp.call("Runtime.evaluate", awaitPromise=True,
-                   expression="new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    shot = await cdp.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
-    with open(os.path.join(out_dir, f"{name}.png"), "wb") as f:
-        f.write(base64.b64decode(shot["data"]))
 
 
 async def both(cdp, out_dir, name):
     await shoot(cdp, out_dir, name, 1280)
     await shoot(cdp, out_dir, f"{name}-375", 375)
     await cdp.call("Emulation.clearDeviceMetricsOverride")
-
-
-async def submit(cdp, selector):
-    """Presses a form's button as a user would, and waits for the next page."""
-    cdp.events.clear()
-    await cdp.eval(f"document.querySelector({json.dumps(selector)}).click()")
-    await cdp.wait_event("Page.loadEventFired")
-    await cdp.violations()
 
 
 async def frames_loaded(cdp, want):
@@ -65,7 +42,7 @@ async def upload(cdp, path):
     doc = await cdp.call("DOM.getDocument")
     node = await cdp.call("DOM.querySelector", nodeId=doc["root"]["nodeId"], selector="input[type=file]")
     await cdp.call("DOM.setFileInputFiles", files=[path], nodeId=node["nodeId"])
-    await submit(cdp, "form.upload button[type=submit]")
+    await press(cdp, "form.upload button[type=submit]")
 
 
 async def run(base, token, file, bad, good, out_dir, port):
@@ -90,9 +67,9 @@ async def run(base, token, file, bad, good, out_dir, port):
         out["frames"] = [want, await frames_loaded(cdp, want)]
         await cdp.violations()
         await both(cdp, out_dir, "admin-files-page")
-        await submit(cdp, f"form[action='/admin/files/{file}/launch'] button")
+        await press(cdp, f"form[action='/admin/files/{file}/launch'] button")
         await both(cdp, out_dir, "admin-files-launch")
-        await submit(cdp, "form.ask button.primary")
+        await press(cdp, "form.ask button.primary")
         out["launched"] = await cdp.eval("document.querySelector('main').innerText")
         await both(cdp, out_dir, "admin-files-launched")
         await cdp.goto(f"{base}/admin/import")
@@ -104,7 +81,7 @@ async def run(base, token, file, bad, good, out_dir, port):
         await upload(cdp, good)
         out["dry"] = await cdp.eval("document.querySelector('main').innerText")
         await both(cdp, out_dir, "admin-import-dry")
-        await submit(cdp, "form[action^='/admin/import/'] button.primary")
+        await press(cdp, "form[action^='/admin/import/'] button.primary")
         out["imported"] = await cdp.eval("document.querySelector('main').innerText")
         await both(cdp, out_dir, "admin-import-done")
         await cdp.violations()
