@@ -20,7 +20,7 @@ pub use answers::{
     AnswerContext, AnswerWrite, Answered, Change, NewConsent, Outcome, RequestDelivery,
 };
 pub use campaigns::{CampaignRow, LaunchTx};
-pub use counts::AnswerCounts;
+pub use counts::{AnswerCounts, Counters};
 pub use erasure::{Due, Erasure};
 pub use insight::{DueDay, RateBy, RateRow};
 pub use queue::{Claimed, Fate, QueueState, SlotRequest};
