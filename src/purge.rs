@@ -15,7 +15,7 @@ use serde::Serialize;
 
 const BATCH: i64 = 5_000;
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Clone, Serialize)]
 pub struct PurgeReport {
     pub purged: u64,
     /// Due but under legal hold: kept, listed for the marketer.

@@ -162,6 +162,8 @@ impl Store {
         /// Why messages of a campaign were cancelled or failed, by state and reason.
         fn outcome_reasons(&self, campaign_id: i64) -> Result<BTreeMap<String, BTreeMap<String, i64>>>;
         fn answer_counts(&self, campaign: &CampaignRow) -> Result<AnswerCounts>;
+        /// The counters kept for a campaign beside the same figures counted from the rows.
+        fn recount(&self, campaign: &CampaignRow) -> Result<(Counters, Counters)>;
 
         /// Queues the silent of a campaign whose deadline has passed; returns how many.
         fn queue_non_responders(&self, campaign_id: i64, launched_at: Instant, due_at: Instant, now: Instant) -> Result<u64>;
@@ -270,7 +272,7 @@ impl LaunchTx {
         /// Creates the campaign; `None` if one of that name exists (launching twice is a no-op).
         fn create_campaign(&mut self, name: &str, definition: &str, definition_sha256: &str, source_file: &str, templates: &str, now: Instant) -> Result<Option<i64>>;
         /// Queues one wave for these contacts; a contact already queued for it is skipped.
-        fn enqueue(&mut self, campaign_id: i64, wave: i64, contact_ids: &[i64], due_at: Instant) -> Result<u64>;
+        fn enqueue(&mut self, campaign_id: i64, wave: i64, contacts: &[(i64, crate::policy::ContactClass)], due_at: Instant) -> Result<u64>;
         /// Loads a campaign's code pool; a code listed twice is kept once.
         fn add_bonus_codes(&mut self, campaign_id: i64, codes: &[String]) -> Result<u64>;
     }

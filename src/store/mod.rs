@@ -18,9 +18,9 @@ mod wire_log;
 pub use delegate::{ImportTx, LaunchTx, Store};
 pub use postgres::PgStore;
 pub use records::{
-    AnswerContext, AnswerCounts, AnswerWrite, Answered, CampaignRow, Change, Claimed, Due, DueDay,
-    Erasure, Fate, LedgerEntry, NewConsent, OutboxEvent, Outcome, QueueState, RateBy, RateRow,
-    RequestDelivery, SlotRequest, StageCursor, StoredContact, Tombstone,
+    AnswerContext, AnswerCounts, AnswerWrite, Answered, CampaignRow, Change, Claimed, Counters,
+    Due, DueDay, Erasure, Fate, LedgerEntry, NewConsent, OutboxEvent, Outcome, QueueState, RateBy,
+    RateRow, RequestDelivery, SlotRequest, StageCursor, StoredContact, Tombstone,
 };
 pub use sqlite::SqliteStore;
 pub use url::DatabaseUrl;

@@ -41,6 +41,7 @@ impl PgStore {
         delivery_counts(&self, campaign_id: i64) -> Result<BTreeMap<(i64, String), i64>>;
         outcome_reasons(&self, campaign_id: i64) -> Result<BTreeMap<String, BTreeMap<String, i64>>>;
         answer_counts(&self, campaign: &CampaignRow) -> Result<AnswerCounts>;
+        recount(&self, campaign: &CampaignRow) -> Result<(Counters, Counters)>;
         queue_non_responders(&self, campaign_id: i64, launched_at: Instant, due_at: Instant, now: Instant) -> Result<u64>;
         non_responders(&self, campaign_id: i64, launched_at: Instant) -> Result<Vec<i64>>;
         contacts_by_ids(&self, ids: &[i64]) -> Result<Vec<StoredContact>>;
@@ -111,7 +112,7 @@ impl ImportTx {
 impl LaunchTx {
     unsupported! {
         create_campaign(&mut self, name: &str, definition: &str, definition_sha256: &str, source_file: &str, templates: &str, now: Instant) -> Result<Option<i64>>;
-        enqueue(&mut self, campaign_id: i64, wave: i64, contact_ids: &[i64], due_at: Instant) -> Result<u64>;
+        enqueue(&mut self, campaign_id: i64, wave: i64, contacts: &[(i64, crate::policy::ContactClass)], due_at: Instant) -> Result<u64>;
         add_bonus_codes(&mut self, campaign_id: i64, codes: &[String]) -> Result<u64>;
     }
 }

@@ -32,6 +32,8 @@ pub struct AnswerCounts {
 pub enum RateBy {
     Country,
     Locale,
+    /// The consent class the contact had when the campaign was launched.
+    Class,
 }
 
 /// One group of the confirmation rate: contacts sent the first request, and of them
@@ -51,4 +53,18 @@ pub struct DueDay {
     pub day: i64,
     pub due: i64,
     pub held: i64,
+}
+
+/// A campaign's counters as the triggers keep them, or as counted from the rows.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counters {
+    /// (wave, state) → deliveries.
+    pub deliveries: BTreeMap<(i64, String), i64>,
+    /// (answer, suspect) → distinct contacts; ("answered", false): those who confirmed
+    /// or left, suspect or not.
+    pub answers: BTreeMap<(String, bool), i64>,
+    /// (wave name, answer) → distinct contacts, not suspect.
+    pub wave_answers: BTreeMap<(String, String), i64>,
+    /// (hour since the epoch, answer, suspect) → confirmations and leaves.
+    pub hours: BTreeMap<(i64, String, bool), i64>,
 }

@@ -8,7 +8,7 @@ mod queue;
 pub use answers::{
     AnswerContext, AnswerWrite, Answered, Change, NewConsent, Outcome, RequestDelivery,
 };
-pub use campaigns::{AnswerCounts, CampaignRow, DueDay, RateBy, RateRow};
+pub use campaigns::{AnswerCounts, CampaignRow, Counters, DueDay, RateBy, RateRow};
 pub use erasure::{Due, Erasure};
 pub use queue::{Claimed, Fate, QueueState, SlotRequest};
 

@@ -41,19 +41,17 @@ impl AuditCache {
         cache
     }
 
-    async fn refresh(&self, app: &AppState) -> anyhow::Result<(AuditCounts, Instant)> {
+    async fn refresh(&self, app: &AppState) -> anyhow::Result<()> {
         let now = app.clock.now();
         let counts = crate::cli::audit_counts(&app.store, &app.config.policy, now).await?;
-        *self.0.write().await = Some((counts.clone(), now));
-        Ok((counts, now))
+        *self.0.write().await = Some((counts, now));
+        Ok(())
     }
 
-    /// The latest counts and when they were made; counted now if there are none yet.
-    async fn get(&self, app: &AppState) -> anyhow::Result<(AuditCounts, Instant)> {
-        if let Some(have) = self.0.read().await.as_ref() {
-            return Ok(have.clone());
-        }
-        self.refresh(app).await
+    /// The latest counts and when they were made; none until the first count, begun
+    /// when the server started, is done: the page does not wait seconds for it.
+    async fn get(&self) -> Option<(AuditCounts, Instant)> {
+        self.0.read().await.clone()
     }
 }
 
@@ -94,7 +92,7 @@ pub fn percent(rate: f64) -> String {
     format!("{:.1} %", rate * 100.0)
 }
 
-fn class_index(c: ContactClass) -> usize {
+pub fn class_index(c: ContactClass) -> usize {
     ContactClass::ALL
         .iter()
         .position(|x| *x == c)
@@ -106,7 +104,7 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
     let fail = |e: anyhow::Error| AdminError::Internal(w, e);
     let now = s.app.clock.now();
     let t = insight_words::for_words(w);
-    let (audit, counted_at) = s.audit.get(&s.app).await.map_err(fail)?;
+    let audit = s.audit.get().await;
     let rates: HashMap<i64, i64> = s
         .app
         .store
@@ -135,6 +133,43 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
             .map(|d| u64::try_from(d.due).unwrap_or(0))
             .collect(),
     )];
+    let body = html! {
+        h1 { (w.overview) }
+        section.card aria-labelledby="contacts-h" {
+            h2 #contacts-h { (w.contacts) }
+            @if let Some((audit, counted_at)) = &audit {
+                (contact_base(w, t, audit, *counted_at))
+            } @else {
+                p.counting { (t.counting) }
+            }
+        }
+        section.card #due aria-labelledby="due-h" {
+            h2 #due-h { (t.due_30) }
+            p.big { strong #due-30 { (due_total) } }
+            @if !due.is_empty() {
+                (chart::columns(t.due_30, "chart-due", &due_labels, &due_series))
+            }
+        }
+        section aria-labelledby="campaigns-h" {
+            h2 #campaigns-h { (w.campaigns) }
+            @if statuses.is_empty() {
+                p { (w.no_campaigns) }
+            }
+            @for (st, rate) in &statuses {
+                (campaign_card(w, st, *rate, now))
+            }
+        }
+    };
+    Ok(frame(w, w.overview, Some(&signed), body))
+}
+
+/// The contact base by class and by country, as last counted.
+fn contact_base(
+    w: &Words,
+    t: &insight_words::InsightWords,
+    audit: &AuditCounts,
+    counted_at: Instant,
+) -> Markup {
     let class_bars: Vec<Bar<'_>> = audit
         .classes
         .iter()
@@ -160,39 +195,18 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
         .iter()
         .map(|c| (c.as_str(), w.classes[class_index(*c)]))
         .collect();
-    let body = html! {
-        h1 { (w.overview) }
-        section.card aria-labelledby="contacts-h" {
-            h2 #contacts-h { (w.contacts) }
-            p.asof { (t.as_of) " " (counted_at.format("%H:%M")) " UTC" }
-            p.big {
-                strong #total { (audit.total) } " " (w.counted) " · "
-                strong #eligible { (audit.eligible) } " " (w.eligible)
-            }
-            h3 { (w.by_class) }
-            (chart::bars(w.by_class, "chart-classes", &class_bars))
-            h3 { (w.by_country) }
-            (chart::legend(&legend))
-            (chart::stacked(w.by_country, "chart-countries", &countries, &tones))
+    html! {
+        p.asof { (t.as_of) " " (counted_at.format("%H:%M")) " UTC" }
+        p.big {
+            strong #total { (audit.total) } " " (w.counted) " · "
+            strong #eligible { (audit.eligible) } " " (w.eligible)
         }
-        section.card #due aria-labelledby="due-h" {
-            h2 #due-h { (t.due_30) }
-            p.big { strong #due-30 { (due_total) } }
-            @if !due.is_empty() {
-                (chart::columns(t.due_30, "chart-due", &due_labels, &due_series))
-            }
-        }
-        section aria-labelledby="campaigns-h" {
-            h2 #campaigns-h { (w.campaigns) }
-            @if statuses.is_empty() {
-                p { (w.no_campaigns) }
-            }
-            @for (st, rate) in &statuses {
-                (campaign_card(w, st, *rate, now))
-            }
-        }
-    };
-    Ok(frame(w, w.overview, Some(&signed), body))
+        h3 { (w.by_class) }
+        (chart::bars(w.by_class, "chart-classes", &class_bars))
+        h3 { (w.by_country) }
+        (chart::legend(&legend))
+        (chart::stacked(w.by_country, "chart-countries", &countries, &tones))
+    }
 }
 
 /// How old a campaign's figures on the overview may be before they are counted again:
