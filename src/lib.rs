@@ -28,6 +28,7 @@ pub mod campaign;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod effects;
 pub mod import;
 pub mod policy;
 pub mod print;

@@ -54,7 +54,7 @@ CREATE INDEX ledger_erased ON ledger (contact_id) WHERE event = 'erased';
 
 CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
+    IF TG_OP IN ('DELETE', 'TRUNCATE') THEN
         RAISE EXCEPTION 'the consent ledger is append-only';
     END IF;
     -- Erasure may blank the personal data in an entry (IP, user agent, detail); nothing else changes.

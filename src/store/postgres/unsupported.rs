@@ -1,7 +1,8 @@
 //! What PostgreSQL does not do yet: each fails loudly, naming itself, never silently.
 
 use super::{ImportTx, LaunchTx, PgStore};
-use crate::domain::{ConsentRecord, Contact, Instant};
+use crate::domain::{CampaignState, ConsentRecord, Contact, DeliveryState, Instant};
+use crate::effects::Effects;
 use crate::secrets::Secrets;
 use crate::store::*;
 use anyhow::{Result, bail};
@@ -31,14 +32,14 @@ impl PgStore {
         add_tombstone(&self, key: &[u8], reason: &str, at: Instant) -> Result<()>;
         answer_context(&self, campaign: &str, public_id: &str) -> Result<Option<AnswerContext>>;
         record_view(&self, contact_id: i64, campaign_id: i64, entry: &LedgerEntry) -> Result<bool>;
-        record_answer(&self, w: &AnswerWrite<'_>, decide: impl FnOnce(&ConsentRecord) -> Change) -> Result<Answered>;
+        record_answer(&self, w: &AnswerWrite<'_>, decide: impl FnOnce(&ConsentRecord) -> Effects) -> Result<Answered>;
         campaign(&self, name: &str) -> Result<Option<CampaignRow>>;
         campaign_by_id(&self, id: i64) -> Result<Option<CampaignRow>>;
         campaign_sendable(&self, id: i64) -> Result<bool>;
         campaigns(&self) -> Result<Vec<CampaignRow>>;
-        set_campaign_state(&self, id: i64, state: &str, reason: Option<&str>, now: Instant) -> Result<()>;
+        set_campaign_state(&self, id: i64, state: CampaignState, reason: Option<&str>, now: Instant) -> Result<()>;
         cancel_pending(&self, campaign_id: i64) -> Result<u64>;
-        delivery_counts(&self, campaign_id: i64) -> Result<BTreeMap<(i64, String), i64>>;
+        delivery_counts(&self, campaign_id: i64) -> Result<BTreeMap<(i64, DeliveryState), i64>>;
         outcome_reasons(&self, campaign_id: i64) -> Result<BTreeMap<String, BTreeMap<String, i64>>>;
         answer_counts(&self, campaign: &CampaignRow) -> Result<AnswerCounts>;
         recount(&self, campaign: &CampaignRow) -> Result<(Counters, Counters)>;

@@ -1,6 +1,6 @@
 //! Campaigns as launched and the counts behind `campaign status` and the dashboard.
 
-use crate::domain::Instant;
+use crate::domain::{CampaignState, Instant};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
@@ -12,7 +12,7 @@ pub struct CampaignRow {
     pub source_file: String,
     /// The template files as launched, as JSON `{ "path": "content" }`.
     pub templates: String,
-    pub state: String,
+    pub state: CampaignState,
     pub state_reason: Option<String>,
     pub launched_at: Instant,
 }
@@ -59,7 +59,7 @@ pub struct DueDay {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counters {
     /// (wave, state) → deliveries.
-    pub deliveries: BTreeMap<(i64, String), i64>,
+    pub deliveries: BTreeMap<(i64, crate::domain::DeliveryState), i64>,
     /// (answer, suspect) → distinct contacts; ("answered", false): those who confirmed
     /// or left, suspect or not.
     pub answers: BTreeMap<(String, bool), i64>,

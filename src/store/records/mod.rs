@@ -12,7 +12,7 @@ pub use campaigns::{AnswerCounts, CampaignRow, Counters, DueDay, RateBy, RateRow
 pub use erasure::{Due, Erasure};
 pub use queue::{Claimed, Fate, QueueState, SlotRequest};
 
-use crate::domain::{Contact, Instant};
+use crate::domain::{Contact, Instant, LedgerEvent};
 
 /// A contact as stored: its row id (never shown outside), its opaque public id, its facts.
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ pub struct Tombstone {
 /// One entry of the consent ledger (DESIGN §2.6).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LedgerEntry {
-    pub event: String,
+    pub event: LedgerEvent,
     pub at: Instant,
     pub campaign: Option<String>,
     pub wave: Option<String>,

@@ -1,7 +1,7 @@
 //! Campaigns as launched, their state, and the launch's one transaction (SQLite).
 
 use super::SqliteStore;
-use crate::domain::{Instant, from_unix};
+use crate::domain::{CampaignState, Instant, from_unix};
 use crate::policy::ContactClass;
 use crate::store::CampaignRow;
 use anyhow::Result;
@@ -82,6 +82,12 @@ async fn enqueue(
     Ok(added)
 }
 
+/// A campaign state as stored; a word this version does not know is damage, named.
+pub(crate) fn parse_state(s: String) -> Result<CampaignState> {
+    CampaignState::parse(&s)
+        .ok_or_else(|| anyhow::anyhow!("a campaign has the unknown state '{s}'"))
+}
+
 fn campaign_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<CampaignRow> {
     Ok(CampaignRow {
         id: r.try_get("id")?,
@@ -90,7 +96,7 @@ fn campaign_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<CampaignRow> {
         definition_sha256: r.try_get("definition_sha256")?,
         source_file: r.try_get("source_file")?,
         templates: r.try_get("templates")?,
-        state: r.try_get("state")?,
+        state: parse_state(r.try_get("state")?)?,
         state_reason: r.try_get("state_reason")?,
         launched_at: from_unix(r.try_get("launched_at")?),
     })
@@ -139,14 +145,14 @@ impl SqliteStore {
     pub async fn set_campaign_state(
         &self,
         id: i64,
-        state: &str,
+        state: CampaignState,
         reason: Option<&str>,
         now: Instant,
     ) -> Result<()> {
         sqlx::query(
             "UPDATE campaigns SET state = ?, state_reason = ?, updated_at = ? WHERE id = ?",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(reason)
         .bind(now.timestamp())
         .bind(id)

@@ -4,20 +4,30 @@
 //! [`SqliteStore::recount`] counts the rows, to check the counters against.
 
 use super::SqliteStore;
+use crate::domain::DeliveryState;
 use crate::store::{AnswerCounts, CampaignRow, Counters};
 use anyhow::Result;
 use std::collections::BTreeMap;
 
 impl SqliteStore {
     /// Delivery counts by wave and state.
-    pub async fn delivery_counts(&self, campaign_id: i64) -> Result<BTreeMap<(i64, String), i64>> {
+    pub async fn delivery_counts(
+        &self,
+        campaign_id: i64,
+    ) -> Result<BTreeMap<(i64, DeliveryState), i64>> {
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(
             "SELECT wave, state, n FROM campaign_counts WHERE campaign_id = ? AND n != 0",
         )
         .bind(campaign_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|(w, s, n)| ((w, s), n)).collect())
+        rows.into_iter()
+            .map(|(w, s, n)| {
+                let state = DeliveryState::parse(&s)
+                    .ok_or_else(|| anyhow::anyhow!("a delivery has the unknown state '{s}'"))?;
+                Ok(((w, state), n))
+            })
+            .collect()
     }
 
     /// Why messages of a campaign were cancelled or failed, by state and reason, with
@@ -117,7 +127,14 @@ impl SqliteStore {
             answers.insert(("answered".into(), false), answered);
         }
         let counted = Counters {
-            deliveries: deliveries.into_iter().map(|(w, s, n)| ((w, s), n)).collect(),
+            deliveries: deliveries
+                .into_iter()
+                .map(|(w, s, n)| {
+                    let state = DeliveryState::parse(&s)
+                        .ok_or_else(|| anyhow::anyhow!("a delivery has the unknown state '{s}'"))?;
+                    Ok(((w, state), n))
+                })
+                .collect::<Result<_>>()?,
             answers,
             wave_answers: self.rows(&format!(
                 "SELECT coalesce(wave, ''), {ANSWER} AS answer, count(DISTINCT contact_id) FROM ledger \

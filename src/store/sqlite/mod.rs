@@ -16,7 +16,8 @@ pub use campaigns::LaunchTx;
 pub use wire::FileWireLog;
 
 use crate::domain::{
-    ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, Locale, from_unix,
+    ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, LedgerEvent, Locale,
+    from_unix,
 };
 use crate::secrets::{
     KEY_FILE, KEY_LEN, LINK_KEY, Secrets, TOMBSTONE_KEY, read_key_file, stored_path,
@@ -297,7 +298,12 @@ impl SqliteStore {
             .map(|r| {
                 let detail: Option<String> = r.try_get("detail")?;
                 Ok(LedgerEntry {
-                    event: r.try_get("event")?,
+                    event: {
+                        let e: String = r.try_get("event")?;
+                        LedgerEvent::parse(&e).ok_or_else(|| {
+                            anyhow::anyhow!("a ledger entry has the unknown event '{e}'")
+                        })?
+                    },
                     at: from_unix(r.try_get("at")?),
                     campaign: r.try_get("campaign")?,
                     wave: r.try_get("wave")?,
@@ -666,7 +672,7 @@ pub(super) async fn insert_ledger_rows(
         );
         qb.push_values(chunk, |mut b, (id, e)| {
             b.push_bind(*id)
-                .push_bind(e.event.clone())
+                .push_bind(e.event.as_str())
                 .push_bind(e.at.timestamp())
                 .push_bind(e.campaign.clone())
                 .push_bind(e.wave.clone())
