@@ -128,6 +128,8 @@ CREATE TABLE deliveries (
     last_error      TEXT,
     sent_at         BIGINT,
     views           BIGINT NOT NULL DEFAULT 0,
+    -- The contact's consent class when the campaign was launched (the rate by class).
+    class           TEXT,
     UNIQUE (campaign_id, contact_id, wave)
 );
 CREATE INDEX deliveries_due ON deliveries (campaign_id, due_at, id) WHERE state IN ('queued', 'retry');

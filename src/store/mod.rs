@@ -10,7 +10,7 @@
 
 mod delegate;
 mod postgres;
-mod records;
+pub(crate) mod records;
 mod sqlite;
 mod url;
 mod wire_log;
