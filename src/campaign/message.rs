@@ -4,7 +4,8 @@
 //!   client prefers); both quoted-printable.
 //! - `From` with the sender's name and `To` with the contact's, RFC 2047-encoded when
 //!   not ASCII, as is the subject.
-//! - `Message-ID: <random@sender-domain>` and `Date`.
+//! - `Message-ID: <TOKEN@sender-domain>` and `Date`; TOKEN is random, and the return
+//!   path (VERP, see `bounces::verp`) carries it too, so a late bounce finds its delivery.
 //! - `List-Unsubscribe: <https://BASE/u/TOKEN>, <mailto:SENDER?subject=unsubscribe-TOKEN>`
 //!   and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): mailbox
 //!   providers show an unsubscribe button and require these of bulk senders.
@@ -59,6 +60,8 @@ pub struct Built {
     pub message: Message,
     pub bytes: Vec<u8>,
     pub message_id: String,
+    /// The random part of the Message-ID, for the return path.
+    pub return_token: String,
 }
 
 /// A DKIM key loaded once, used for every message.
@@ -199,7 +202,8 @@ fn raw_header(name: &'static str, value: String) -> HeaderValue {
 /// Builds (and signs, with a key) the message one contact gets.
 pub fn build(rendered: &Rendered, env: &Envelope<'_>, dkim: Option<&DkimSigner>) -> Result<Built> {
     let domain = domain_of(env.from);
-    let message_id = format!("<{}@{domain}>", uuid::Uuid::new_v4().simple());
+    let return_token = crate::bounces::verp::new_token();
+    let message_id = format!("<{return_token}@{domain}>");
     let list_unsubscribe = format!(
         "<{}>, <mailto:{}?subject=unsubscribe-{}>",
         env.unsubscribe_url,
@@ -232,6 +236,7 @@ pub fn build(rendered: &Rendered, env: &Envelope<'_>, dkim: Option<&DkimSigner>)
         message,
         bytes,
         message_id,
+        return_token,
     })
 }
 

@@ -320,7 +320,7 @@ async fn withdraw(
 }
 
 /// `contact.confirmed` / `contact.left` for the shop, in the answer's transaction.
-async fn contact_event(
+pub(super) async fn contact_event(
     conn: &mut sqlx::SqliteConnection,
     event: &str,
     contact_id: i64,
