@@ -64,7 +64,12 @@ pub fn token_of(address: &str) -> Option<String> {
     let address = address.trim().trim_matches(['<', '>']);
     let (local, _) = address.rsplit_once('@')?;
     let (_, token) = local.rsplit_once('+')?;
-    let token = token.to_ascii_lowercase();
+    bare_token(token)
+}
+
+/// A bare token, as a provider's metadata carries it.
+pub fn bare_token(s: &str) -> Option<String> {
+    let token = s.trim().to_ascii_lowercase();
     (token.len() == TOKEN_LEN && token.bytes().all(|b| b.is_ascii_hexdigit())).then_some(token)
 }
 
@@ -72,8 +77,7 @@ pub fn token_of(address: &str) -> Option<String> {
 pub fn token_of_message_id(message_id: &str) -> Option<String> {
     let id = message_id.trim().trim_matches(['<', '>']);
     let (token, _) = id.split_once('@')?;
-    let token = token.to_ascii_lowercase();
-    (token.len() == TOKEN_LEN && token.bytes().all(|b| b.is_ascii_hexdigit())).then_some(token)
+    bare_token(token)
 }
 
 /// A fresh token.

@@ -132,6 +132,7 @@ pub async fn preview(
             unsubscribe_url: &links.unsubscribe_url,
             unsubscribe_token: &links.unsubscribe_token,
             date: ctx.now,
+            postmark_metadata: false,
         };
         let built = message::build(&rendered, &env, dkim.as_ref())?;
         let locale = &rendered.locale;

@@ -30,6 +30,8 @@ pub struct Kit {
     policy_version: String,
     /// The VERP return path, when `[bounces]` names one; else the sender's address.
     return_path: Option<ReturnPath>,
+    /// Postmark's webhooks are configured: each message carries its token as metadata.
+    postmark_metadata: bool,
 }
 
 /// One contact's message, ready for the transport and the ledger.
@@ -85,6 +87,7 @@ impl Kit {
         let expires = campaign.grace.after(deadline);
         Ok(Kit {
             return_path: ReturnPath::from_config(&config.bounces)?,
+            postmark_metadata: config.bounces.postmark.user.is_some(),
             campaign_id: row.id,
             privacy_sha256: hex::encode(Sha256::digest(campaign.privacy_policy_url.as_bytes())),
             policy_version: config.policy.version(),
@@ -198,6 +201,7 @@ impl Kit {
                 unsubscribe_url: &links.unsubscribe_url,
                 unsubscribe_token: &links.unsubscribe_token,
                 date: now,
+                postmark_metadata: self.postmark_metadata,
             },
             self.dkim.as_ref(),
         )?;

@@ -51,6 +51,9 @@ pub struct Envelope<'a> {
     pub unsubscribe_url: &'a str,
     pub unsubscribe_token: &'a str,
     pub date: Instant,
+    /// Carry the return token as Postmark metadata (`X-PM-Metadata-reconsent-token`):
+    /// Postmark's webhooks report it back, and no Message-ID.
+    pub postmark_metadata: bool,
 }
 
 /// A finished message: lettre's value for sending, its exact bytes for storing and
@@ -228,6 +231,12 @@ pub fn build(rendered: &Rendered, env: &Envelope<'_>, dkim: Option<&DkimSigner>)
                 .singlepart(SinglePart::html(quoted_printable(&rendered.html))),
         )
         .context("cannot build the message")?;
+    if env.postmark_metadata {
+        message.headers_mut().insert_raw(raw_header(
+            "X-PM-Metadata-reconsent-token",
+            return_token.clone(),
+        ));
+    }
     if let Some(signer) = dkim {
         message.sign(&signer.config);
     }
@@ -265,6 +274,7 @@ mod tests {
             unsubscribe_url: "https://r.example/u/TOKEN",
             unsubscribe_token: "TOKEN",
             date: parse_instant("2026-05-01T08:00:00Z").unwrap(),
+            postmark_metadata: false,
         };
         let b = build(&rendered(), &env, None).unwrap();
         assert!(b.message_id.ends_with("@shop.example>"));
@@ -322,6 +332,7 @@ mod tests {
                 unsubscribe_url: "https://r.example/u/T",
                 unsubscribe_token: "T",
                 date: parse_instant("2026-05-01").unwrap(),
+                postmark_metadata: false,
             };
             let eml =
                 String::from_utf8(build(&rendered(), &env, Some(&signer)).unwrap().bytes).unwrap();

@@ -6,6 +6,7 @@
 //! | [`routes`] | `GET`/`HEAD /r/{token}` (a page, a view counted), `POST /r/{token}/confirm`, `POST /r/{token}/leave`, `POST /u/{token}` (RFC 8058), `GET /healthz` |
 //! | [`pages`] | the request, thank-you and goodbye pages in five languages; one 404 for every bad link |
 //! | `schedule` | every few seconds: reminder waves that have come due ([`crate::campaign::reminders`]) and webhook deliveries ([`crate::webhooks`]); every minute: deadlines and purge ([`crate::purge`]) |
+//! | [`hooks`] | `POST /hooks/{ses,postmark,mailgun,sendgrid}`: late bounces and complaints from the relays, each provider's signature checked ([`crate::bounces::providers`]) |
 //! | [`decide`] | what an answer changes, from the consent as it stands (pure) |
 //! | [`client`] | the client's address: the peer, or behind a trusted proxy its `X-Forwarded-For` (pure) |
 //! | [`limit`] | requests per client address on the link routes; beyond them 429 |
@@ -25,6 +26,7 @@ pub mod admin;
 pub mod api;
 pub mod client;
 pub mod decide;
+pub mod hooks;
 pub mod limit;
 pub mod metrics;
 pub mod pages;
@@ -160,6 +162,7 @@ pub async fn serve(state: AppState, bind: &str) -> Result<()> {
     eprintln!("Answering links on http://{addr} and sending due waves (Ctrl-C to stop)");
     let app = routes::router(state.clone())
         .merge(api::router(state.clone()))
+        .merge(hooks::router(state.clone()))
         .merge(admin::router(state))
         .layer(axum::middleware::from_fn(self::metrics::count_requests));
     let served = listen(listener, app).await;

@@ -2,7 +2,8 @@
 //! on free ports, with its own configuration, password file and certificates), and the
 //! reports a relay or a feedback loop sends, built for real deliveries.
 
-use super::servers::free_port;
+use super::servers::{aiosmtpd_maildir, free_port, read_messages};
+use super::{Output, Sandbox};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -320,5 +321,187 @@ pub fn junk(id: &str) -> String {
     format!(
         "From: someone@example.pl\r\nTo: bounce@bounces.shop.example\r\nSubject: Out of office\r\n\
          Message-ID: <{id}@example.pl>\r\nAuto-Submitted: auto-replied\r\n\r\nBack on Monday.\r\n"
+    )
+}
+
+pub const CAMPAIGN: &str = "spring-reconsent";
+
+/// One message as aiosmtpd received it.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub to: String,
+    pub message_id: String,
+    /// The envelope sender: `bounce+TOKEN@bounces.shop.example`.
+    pub mail_from: String,
+    /// `X-PM-Metadata-reconsent-token`, sent when Postmark is configured.
+    pub postmark_token: Option<String>,
+}
+
+impl Sent {
+    pub fn token(&self) -> &str {
+        self.message_id
+            .trim_matches(['<', '>'])
+            .split('@')
+            .next()
+            .unwrap()
+    }
+}
+
+/// The example campaign with a VERP return path (and `config` beside it in
+/// reconsent.toml), launched and sent to aiosmtpd; what it received, by address.
+pub fn sent(config: &str) -> (Sandbox, Vec<Sent>) {
+    let sb = Sandbox::with_campaign("500/s");
+    sb.write(
+        "reconsent.toml",
+        format!("[bounces]\ndomain = \"bounces.shop.example\"\n{config}"),
+    );
+    sb.ok(&["campaign", "launch", "campaigns/example.toml"]);
+    let smtp = aiosmtpd_maildir(&sb.path("received"));
+    sb.ok_with(&smtp.url(), &["send", "--until-idle"]);
+    smtp.stop();
+    let mut sent: Vec<Sent> = read_messages(&sb.path("received"))
+        .into_iter()
+        .map(|m| Sent {
+            to: m["to"].as_str().unwrap().to_string(),
+            message_id: m["message_id"].as_str().unwrap().to_string(),
+            mail_from: m["mail_from"].as_str().unwrap().to_string(),
+            postmark_token: m["postmark_token"].as_str().map(str::to_string),
+        })
+        .collect();
+    sent.sort_by(|a, b| a.to.cmp(&b.to));
+    assert!(sent.len() > 60, "{}", sent.len());
+    for s in &sent {
+        // The return path carries the Message-ID's random part, and nothing of the address.
+        assert_eq!(
+            s.mail_from,
+            format!("bounce+{}@bounces.shop.example", s.token()),
+            "{s:?}"
+        );
+        assert!(
+            !s.mail_from.contains(s.to.split('@').next().unwrap()),
+            "{s:?}"
+        );
+    }
+    (sb, sent)
+}
+
+pub trait Sending {
+    fn ok_with(&self, transport: &str, args: &[&str]) -> Output;
+    /// `campaign status`'s wave `i`.
+    fn wave(&self, i: usize) -> serde_json::Value;
+    /// The consent ledger of one address.
+    fn ledger(&self, email: &str) -> Vec<serde_json::Value>;
+}
+
+impl Sending for Sandbox {
+    fn ok_with(&self, transport: &str, args: &[&str]) -> Output {
+        let out = self.run_with(transport, args);
+        assert_eq!(out.code, 0, "{args:?}: {}\n{}", out.stdout, out.stderr);
+        out
+    }
+
+    fn wave(&self, i: usize) -> serde_json::Value {
+        self.json(&["campaign", "status", CAMPAIGN])["waves"][i].clone()
+    }
+
+    fn ledger(&self, email: &str) -> Vec<serde_json::Value> {
+        self.json(&["evidence", email])["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// The late counts of a wave: hard bounces, soft bounces, complaints.
+pub fn late(wave: &serde_json::Value) -> [i64; 3] {
+    ["late_bounces", "soft_bounces", "complaints"].map(|k| wave[k].as_i64().unwrap())
+}
+
+/// `openssl dgst -DIGEST -sign KEY` over `data`: the signature's bytes.
+pub fn openssl_sign(dir: &Path, key: &Path, digest: &str, data: &[u8]) -> Vec<u8> {
+    let input = dir.join("to-sign");
+    let output = dir.join("signature");
+    std::fs::write(&input, data).unwrap();
+    run(Command::new("openssl")
+        .args(["dgst", &format!("-{digest}"), "-sign"])
+        .arg(key)
+        .arg("-out")
+        .arg(&output)
+        .arg(&input));
+    std::fs::read(output).unwrap()
+}
+
+/// HMAC-SHA256 in hex, by `openssl dgst -hmac`.
+pub fn openssl_hmac(key: &str, data: &str) -> String {
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-hmac", key])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(data.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.rsplit("= ").next().unwrap().trim().to_string()
+}
+
+/// An RSA key and a self-signed certificate, as SNS signs with (`sns.key`, `sns.pem`).
+pub fn sns_certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    run(Command::new("openssl").current_dir(dir).args([
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "sns.key",
+        "-out",
+        "sns.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=sns.us-east-1.amazonaws.com",
+    ]));
+    (dir.join("sns.key"), dir.join("sns.pem"))
+}
+
+/// A P-256 key as SendGrid signs with, and its public half as SendGrid shows it
+/// (base64 of the DER `SubjectPublicKeyInfo`).
+pub fn p256_key(dir: &Path) -> (PathBuf, String) {
+    run(Command::new("openssl").current_dir(dir).args([
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        "sg.key",
+    ]));
+    run(Command::new("openssl").current_dir(dir).args([
+        "ec",
+        "-in",
+        "sg.key",
+        "-pubout",
+        "-outform",
+        "DER",
+        "-out",
+        "sg.pub.der",
+    ]));
+    let der = std::fs::read(dir.join("sg.pub.der")).unwrap();
+    let out = Command::new("base64")
+        .arg("-w0")
+        .arg(dir.join("sg.pub.der"))
+        .output()
+        .unwrap();
+    assert!(!der.is_empty());
+    (
+        dir.join("sg.key"),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
     )
 }

@@ -30,4 +30,5 @@ for path in messages(sys.argv[1]):
         "list_unsubscribe": str(msg["List-Unsubscribe"]),
         # aiosmtpd's record of the envelope sender: the return path (VERP).
         "mail_from": msg["X-MailFrom"],
+        "postmark_token": msg["X-PM-Metadata-reconsent-token"],
     }, ensure_ascii=False))
