@@ -4,7 +4,7 @@
 //! nothing changed). Signatures are made with openssl, independently of the engine.
 
 mod common;
-use common::admin::{Serve, client, serve};
+use common::admin::{Serve, TOKEN, client, serve, sign_in};
 use common::bounces::*;
 use common::*;
 use serde_json::json;
@@ -90,6 +90,8 @@ async fn bounce_and_complaint(
         .unwrap();
     assert_eq!(withdrawn["detail"]["source"], source);
 
+    figures_show_them(server).await;
+
     // A relay that retries its webhook: known, nothing changes.
     let after = snapshot(sb, bounced, complained);
     for (headers, body) in [&bounce, &complaint] {
@@ -101,6 +103,36 @@ async fn bounce_and_complaint(
         );
     }
     assert_eq!(snapshot(sb, bounced, complained), after);
+}
+
+/// `/metrics` and the dashboard's campaign page count the late events of the wave.
+async fn figures_show_them(server: &Serve) {
+    let get = |path: &str| client().get(format!("{}{path}", server.base));
+    let text = |req: reqwest::RequestBuilder| async move {
+        req.send().await.unwrap().text().await.unwrap()
+    };
+    let metrics = text(get("/metrics").bearer_auth(TOKEN)).await;
+    for kind in ["hard_bounce", "complaint"] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("reconsent_late_events{")
+                    && l.contains(&format!("kind=\"{kind}\""))
+                    && l.contains("wave=\"initial\"")
+                    && l.ends_with(" 1")),
+            "{kind} in\n{metrics}"
+        );
+    }
+    let cookie = sign_in(server).await;
+    let page = text(get(&format!("/admin/campaigns/{CAMPAIGN}")).header("cookie", cookie)).await;
+    for (label, n) in [
+        ("Bounced later", 1),
+        ("Soft bounces", 0),
+        ("Spam complaints", 1),
+    ] {
+        let row = format!(r#"<tr class="late"><th scope="row">{label}</th><td>{n}</td></tr>"#);
+        assert!(page.contains(&row), "{row} in\n{page}");
+    }
 }
 
 /// Amazon SES through SNS. The SNS envelope:
