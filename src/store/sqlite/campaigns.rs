@@ -1,23 +1,10 @@
 //! Campaigns as launched, their state, and the launch's one transaction (SQLite).
 
-use super::sqlite::SqliteStore;
+use super::SqliteStore;
 use crate::domain::{Instant, from_unix};
+use crate::store::CampaignRow;
 use anyhow::Result;
 use sqlx::{Row, Sqlite};
-
-#[derive(Debug, Clone)]
-pub struct CampaignRow {
-    pub id: i64,
-    pub name: String,
-    pub definition: String,
-    pub definition_sha256: String,
-    pub source_file: String,
-    /// The template files as launched, as JSON `{ "path": "content" }`.
-    pub templates: String,
-    pub state: String,
-    pub state_reason: Option<String>,
-    pub launched_at: Instant,
-}
 
 pub struct LaunchTx {
     pub(super) tx: sqlx::Transaction<'static, Sqlite>,
