@@ -77,6 +77,7 @@ fn main() {
             unsubscribe_url: &l.unsubscribe_url,
             unsubscribe_token: &l.unsubscribe_token,
             date: now,
+            postmark_metadata: false,
         };
         message::build(&rendered, &env, sign)
             .expect("message")

@@ -87,12 +87,22 @@ enum Command {
     /// The admin side of `serve`: `/api` and `/metrics`.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Bounces and complaints that arrive after sending, from the bounce mailbox.
+    #[command(subcommand)]
+    Bounces(BouncesCommand),
     /// Answer the links in sent e-mails (confirm, leave, one-click unsubscribe).
     Serve {
         /// Address and port to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
     },
+}
+
+#[derive(Subcommand)]
+enum BouncesCommand {
+    /// Read the bounce mailbox once: delivery status notifications (RFC 3464) and
+    /// complaints (RFC 5965), each applied once and moved to the processed folder.
+    Fetch,
 }
 
 #[derive(Subcommand)]
@@ -202,6 +212,7 @@ fn writes(command: &Command) -> bool {
         Command::Init
         | Command::Forget { .. }
         | Command::Webhooks
+        | Command::Bounces(BouncesCommand::Fetch)
         | Command::Send { .. }
         | Command::Serve { .. } => true,
     }
@@ -282,6 +293,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Purge { dry_run } => purge(&ctx, dry_run).await,
         Command::Forget { email } => forget(&ctx, &email).await,
         Command::Webhooks => webhooks(&ctx).await,
+        Command::Bounces(BouncesCommand::Fetch) => bounces_fetch(&ctx).await,
         Command::Serve { bind } => serve(&ctx, &bind).await,
         Command::Admin(AdminCommand::Token) => admin_token(&ctx).await,
     };
@@ -718,6 +730,45 @@ async fn purge(ctx: &Ctx, dry_run: bool) -> Result<ExitCode> {
             r.held.join(", ")
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bounces_fetch(ctx: &Ctx) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let r = crate::bounces::fetch::fetch(&store, &ctx.config, ctx.now).await?;
+    if !r.messages.is_empty()
+        && let Err(e) = crate::webhooks::deliver(&store, &ctx.config, ctx.now).await
+    {
+        errln!("warning: webhooks not delivered yet: {e:#}");
+    }
+    if ctx.json {
+        print::json(&serde_json::to_value(&r)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for m in &r.messages {
+        let note = m
+            .note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        outln!(
+            "  {}: {}{note} → {}",
+            m.id,
+            m.outcome.replace('_', " "),
+            m.folder
+        );
+    }
+    outln!(
+        "Applied {}: {} hard bounces, {} soft bounces, {} complaints. Already applied before: {}. \
+         Matched no delivery: {}. Not a bounce or complaint: {}.",
+        r.applied(),
+        r.hard_bounces,
+        r.soft_bounces,
+        r.complaints,
+        r.already_applied,
+        r.unmatched,
+        r.skipped
+    );
     Ok(ExitCode::SUCCESS)
 }
 

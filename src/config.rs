@@ -41,6 +41,8 @@ pub struct Config {
     pub secrets: SecretsConfig,
     #[serde(default)]
     pub purge: PurgeConfig,
+    #[serde(default)]
+    pub bounces: crate::bounces::BouncesConfig,
 }
 
 /// How erasure runs.
@@ -218,6 +220,10 @@ impl Config {
             .map(|(k, v)| (k.to_ascii_uppercase(), v))
             .collect();
         config.policy.validate().map_err(anyhow::Error::msg)?;
+        crate::bounces::verp::ReturnPath::from_config(&config.bounces)?;
+        if let Some(mailbox) = &config.bounces.mailbox {
+            crate::bounces::mailbox::MailboxSpec::parse(mailbox)?;
+        }
         if config.web.burst == 0 {
             bail!("web.burst is 0: no request would get through; give at least 1");
         }

@@ -24,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bounces;
 pub mod campaign;
 pub mod cli;
 pub mod config;

@@ -351,6 +351,7 @@ fn render_all(
                     unsubscribe_url: &links.unsubscribe_url,
                     unsubscribe_token: &links.unsubscribe_token,
                     date: now,
+                    postmark_metadata: false,
                 };
                 if let Err(e) = message::build(&rendered, &env, dkim) {
                     report

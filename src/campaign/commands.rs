@@ -132,6 +132,7 @@ pub async fn preview(
             unsubscribe_url: &links.unsubscribe_url,
             unsubscribe_token: &links.unsubscribe_token,
             date: ctx.now,
+            postmark_metadata: false,
         };
         let built = message::build(&rendered, &env, dkim.as_ref())?;
         let locale = &rendered.locale;
@@ -369,6 +370,9 @@ pub async fn status(ctx: &CommandContext<'_>, name: &str) -> Result<ExitCode> {
         ("retrying", s.retrying),
         ("failed", s.failed),
         ("bounced", s.bounced),
+        ("  of them reported late", s.late_bounces),
+        ("soft bounces (late)", s.soft_bounces),
+        ("complaints (spam)", s.complaints),
         ("fate unknown", s.unknown),
         ("cancelled", s.cancelled),
         ("viewed the page", s.viewed),
@@ -400,16 +404,21 @@ pub async fn status(ctx: &CommandContext<'_>, name: &str) -> Result<ExitCode> {
         s.confirmation_rate * 100.0
     );
     if s.waves.len() > 1 {
-        outln!("  by wave:            targeted      sent    failed   bounced   unknown");
+        outln!(
+            "  by wave:            targeted      sent    failed   bounced   unknown  late/soft/complaints"
+        );
         for w in &s.waves {
             outln!(
-                "    {:<16} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                "    {:<16} {:>9} {:>9} {:>9} {:>9} {:>9}  {}/{}/{}",
                 w.wave,
                 w.targeted,
                 w.sent,
                 w.failed,
                 w.bounced,
-                w.unknown
+                w.unknown,
+                w.late_bounces,
+                w.soft_bounces,
+                w.complaints
             );
         }
     }
@@ -438,12 +447,14 @@ pub async fn campaign_status(store: &Store, name: &str) -> Result<super::status:
     let deliveries = store.delivery_counts(row.id).await?;
     let reasons = store.outcome_reasons(row.id).await?;
     let answers = store.answer_counts(&row).await?;
+    let late = store.late_counts(row.id).await?;
     Ok(super::status::funnel(
         &row,
         &campaign,
         &deliveries,
         reasons,
         &answers,
+        &late,
     ))
 }
 

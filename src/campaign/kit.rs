@@ -6,6 +6,7 @@ use super::definition::Campaign;
 use super::links::{Links, links};
 use super::message::{self, DkimSigner, Envelope};
 use super::render::{RenderInput, Rendered, Renderer};
+use crate::bounces::verp::ReturnPath;
 use crate::config::Config;
 use crate::domain::{EmailAddress, Instant, LedgerEvent};
 use crate::store::{CampaignRow, Claimed, LedgerEntry, StoredContact};
@@ -27,6 +28,10 @@ pub struct Kit {
     pub expires: Instant,
     privacy_sha256: String,
     policy_version: String,
+    /// The VERP return path, when `[bounces]` names one; else the sender's address.
+    return_path: Option<ReturnPath>,
+    /// Postmark's webhooks are configured: each message carries its token as metadata.
+    postmark_metadata: bool,
 }
 
 /// One contact's message, ready for the transport and the ledger.
@@ -81,6 +86,8 @@ impl Kit {
         let deadline = campaign.deadline.at(row.launched_at);
         let expires = campaign.grace.after(deadline);
         Ok(Kit {
+            return_path: ReturnPath::from_config(&config.bounces)?,
+            postmark_metadata: config.bounces.postmark.user.is_some(),
             campaign_id: row.id,
             privacy_sha256: hex::encode(Sha256::digest(campaign.privacy_policy_url.as_bytes())),
             policy_version: config.policy.version(),
@@ -200,11 +207,15 @@ impl Kit {
                 unsubscribe_url: &links.unsubscribe_url,
                 unsubscribe_token: &links.unsubscribe_token,
                 date: now,
+                postmark_metadata: self.postmark_metadata,
             },
             self.dkim.as_ref(),
         )?;
         Ok(Outgoing {
-            envelope_from: smtp_address(&self.campaign.sender.email),
+            envelope_from: match &self.return_path {
+                Some(rp) => rp.address(&built.return_token),
+                None => smtp_address(&self.campaign.sender.email),
+            },
             envelope_to: smtp_address(&c.email),
             content_sha256: hex::encode(Sha256::digest(&built.bytes)),
             message_id: built.message_id,

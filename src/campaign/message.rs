@@ -4,7 +4,8 @@
 //!   client prefers); both quoted-printable.
 //! - `From` with the sender's name and `To` with the contact's, RFC 2047-encoded when
 //!   not ASCII, as is the subject.
-//! - `Message-ID: <random@sender-domain>` and `Date`.
+//! - `Message-ID: <TOKEN@sender-domain>` and `Date`; TOKEN is random, and the return
+//!   path (VERP, see `bounces::verp`) carries it too, so a late bounce finds its delivery.
 //! - `List-Unsubscribe: <https://BASE/u/TOKEN>, <mailto:SENDER?subject=unsubscribe-TOKEN>`
 //!   and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): mailbox
 //!   providers show an unsubscribe button and require these of bulk senders.
@@ -50,6 +51,9 @@ pub struct Envelope<'a> {
     pub unsubscribe_url: &'a str,
     pub unsubscribe_token: &'a str,
     pub date: Instant,
+    /// Carry the return token as Postmark metadata (`X-PM-Metadata-reconsent-token`):
+    /// Postmark's webhooks report it back, and no Message-ID.
+    pub postmark_metadata: bool,
 }
 
 /// A finished message: lettre's value for sending, its exact bytes for storing and
@@ -59,6 +63,8 @@ pub struct Built {
     pub message: Message,
     pub bytes: Vec<u8>,
     pub message_id: String,
+    /// The random part of the Message-ID, for the return path.
+    pub return_token: String,
 }
 
 /// A DKIM key loaded once, used for every message.
@@ -199,7 +205,8 @@ fn raw_header(name: &'static str, value: String) -> HeaderValue {
 /// Builds (and signs, with a key) the message one contact gets.
 pub fn build(rendered: &Rendered, env: &Envelope<'_>, dkim: Option<&DkimSigner>) -> Result<Built> {
     let domain = domain_of(env.from);
-    let message_id = format!("<{}@{domain}>", uuid::Uuid::new_v4().simple());
+    let return_token = crate::bounces::verp::new_token();
+    let message_id = format!("<{return_token}@{domain}>");
     let list_unsubscribe = format!(
         "<{}>, <mailto:{}?subject=unsubscribe-{}>",
         env.unsubscribe_url,
@@ -224,6 +231,12 @@ pub fn build(rendered: &Rendered, env: &Envelope<'_>, dkim: Option<&DkimSigner>)
                 .singlepart(SinglePart::html(quoted_printable(&rendered.html))),
         )
         .context("cannot build the message")?;
+    if env.postmark_metadata {
+        message.headers_mut().insert_raw(raw_header(
+            "X-PM-Metadata-reconsent-token",
+            return_token.clone(),
+        ));
+    }
     if let Some(signer) = dkim {
         message.sign(&signer.config);
     }
@@ -232,6 +245,7 @@ pub fn build(rendered: &Rendered, env: &Envelope<'_>, dkim: Option<&DkimSigner>)
         message,
         bytes,
         message_id,
+        return_token,
     })
 }
 
@@ -260,6 +274,7 @@ mod tests {
             unsubscribe_url: "https://r.example/u/TOKEN",
             unsubscribe_token: "TOKEN",
             date: parse_instant("2026-05-01T08:00:00Z").unwrap(),
+            postmark_metadata: false,
         };
         let b = build(&rendered(), &env, None).unwrap();
         assert!(b.message_id.ends_with("@shop.example>"));
@@ -317,6 +332,7 @@ mod tests {
                 unsubscribe_url: "https://r.example/u/T",
                 unsubscribe_token: "T",
                 date: parse_instant("2026-05-01").unwrap(),
+                postmark_metadata: false,
             };
             let eml =
                 String::from_utf8(build(&rendered(), &env, Some(&signer)).unwrap().bytes).unwrap();

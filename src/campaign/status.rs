@@ -2,7 +2,7 @@
 
 use super::definition::Campaign;
 use crate::domain::{CampaignState, DeliveryState};
-use crate::store::{AnswerCounts, CampaignRow};
+use crate::store::{AnswerCounts, CampaignRow, LateCounts};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -17,6 +17,11 @@ pub struct WaveFunnel {
     pub bounced: i64,
     pub unknown: i64,
     pub cancelled: i64,
+    /// Reported after the SMTP conversation (DSN, feedback loop, relay webhook): hard
+    /// bounces (also counted in `bounced`), soft bounces, complaints.
+    pub late_bounces: i64,
+    pub soft_bounces: i64,
+    pub complaints: i64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -35,6 +40,10 @@ pub struct Status {
     pub bounced: i64,
     pub unknown: i64,
     pub cancelled: i64,
+    /// Bounces and complaints reported after the SMTP conversation (see [`WaveFunnel`]).
+    pub late_bounces: i64,
+    pub soft_bounces: i64,
+    pub complaints: i64,
     /// Why messages were cancelled before they went (e.g. `withdrawn`, `erased`).
     pub cancelled_reasons: BTreeMap<String, i64>,
     /// The reasons of failures, as the server or the sender gave them.
@@ -62,6 +71,7 @@ pub fn funnel(
     deliveries: &BTreeMap<(i64, DeliveryState), i64>,
     mut reasons: BTreeMap<String, BTreeMap<String, i64>>,
     answers: &AnswerCounts,
+    late: &[(i64, LateCounts)],
 ) -> Status {
     let mut waves: Vec<WaveFunnel> = campaign
         .waves
@@ -85,6 +95,13 @@ pub fn funnel(
             S::Bounced => w.bounced += n,
             S::Unknown => w.unknown += n,
             S::Cancelled => w.cancelled += n,
+        }
+    }
+    for (wave, counts) in late {
+        if let Some(w) = usize::try_from(*wave).ok().and_then(|i| waves.get_mut(i)) {
+            w.late_bounces += counts.hard_bounces;
+            w.soft_bounces += counts.soft_bounces;
+            w.complaints += counts.complaints;
         }
     }
     let sum = |f: fn(&WaveFunnel) -> i64| waves.iter().map(f).sum::<i64>();
@@ -119,6 +136,9 @@ pub fn funnel(
         bounced: sum(|w| w.bounced),
         unknown: sum(|w| w.unknown),
         cancelled: sum(|w| w.cancelled),
+        late_bounces: sum(|w| w.late_bounces),
+        soft_bounces: sum(|w| w.soft_bounces),
+        complaints: sum(|w| w.complaints),
         cancelled_reasons: reasons.remove("cancelled").unwrap_or_default(),
         failed_reasons: reasons.remove("failed").unwrap_or_default(),
         thank_you_sent: deliveries

@@ -166,6 +166,13 @@ impl Store {
         /// The counters kept for a campaign beside the same figures counted from the rows.
         fn recount(&self, campaign: &CampaignRow) -> Result<(Counters, Counters)>;
 
+        /// The delivery whose Message-ID carries this VERP token.
+        fn late_target(&self, token: &str) -> Result<Option<LateTarget>>;
+        /// A late bounce or complaint's writes, once per event key.
+        fn apply_late_event(&self, w: &LateWrite<'_>) -> Result<LateApplied>;
+        /// Late events of a campaign per wave.
+        fn late_counts(&self, campaign_id: i64) -> Result<Vec<(i64, LateCounts)>>;
+
         /// Queues the silent of a campaign whose deadline has passed; returns how many.
         fn queue_non_responders(&self, campaign_id: i64, launched_at: Instant, due_at: Instant, now: Instant) -> Result<u64>;
         /// The contacts `queue_non_responders` would queue, without queueing them.

@@ -19,8 +19,9 @@ pub use delegate::{ImportTx, LaunchTx, Store};
 pub use postgres::PgStore;
 pub use records::{
     AnswerContext, AnswerCounts, AnswerWrite, Answered, CampaignRow, Change, Claimed, Counters,
-    Due, DueDay, Erasure, Fate, LedgerEntry, NewConsent, OutboxEvent, Outcome, QueueState, RateBy,
-    RateRow, RequestDelivery, SlotRequest, StageCursor, StoredContact, Tombstone,
+    Due, DueDay, Erasure, Fate, LateApplied, LateCounts, LateTarget, LateWrite, LedgerEntry,
+    NewConsent, OutboxEvent, Outcome, QueueState, RateBy, RateRow, RequestDelivery, SlotRequest,
+    StageCursor, StoredContact, Tombstone,
 };
 pub use sqlite::SqliteStore;
 pub use url::DatabaseUrl;

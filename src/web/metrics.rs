@@ -4,7 +4,8 @@
 //!
 //! Two kinds of figures:
 //! - read from the store at each scrape, so they agree with `campaign status` whoever
-//!   sent: `reconsent_messages{campaign,wave,result}` and `reconsent_queue_depth`;
+//!   sent: `reconsent_messages{campaign,wave,result}`, `reconsent_late_events{campaign,wave,kind}`
+//!   (bounces and complaints reported after sending) and `reconsent_queue_depth`;
 //! - counted by this `serve` process as things happen, from zero at its start (a `send`
 //!   or `purge` from the command line is not counted): answers, send and throttle
 //!   times, purges, webhook deliveries, HTTP requests.
@@ -62,6 +63,14 @@ fn describe() {
     describe_gauge!(
         "reconsent_messages",
         "Messages of each campaign and wave by result, as campaign status counts them (read from the database at each scrape)"
+    );
+    describe_gauge!(
+        "reconsent_late_events",
+        "Bounces and complaints reported after sending (mailbox or relay webhook), by campaign, wave and kind (read from the database at each scrape)"
+    );
+    describe_counter!(
+        "reconsent_late_events_total",
+        "Late bounces and complaints applied by this process, by kind and source"
     );
     describe_gauge!(
         "reconsent_queue_depth",
@@ -145,6 +154,18 @@ pub async fn scrape(State(s): State<AppState>) -> Result<Response, WebError> {
                     ("result", result.to_string()),
                 ];
                 gauge!("reconsent_messages", &labels).set(n as f64);
+            }
+            for (kind, n) in [
+                ("hard_bounce", w.late_bounces),
+                ("soft_bounce", w.soft_bounces),
+                ("complaint", w.complaints),
+            ] {
+                let labels = [
+                    ("campaign", status.campaign.clone()),
+                    ("wave", w.wave.clone()),
+                    ("kind", kind.to_string()),
+                ];
+                gauge!("reconsent_late_events", &labels).set(n as f64);
             }
         }
         let labels = [

@@ -5,7 +5,8 @@
 //! | [`admin`] | `/admin`: the marketer's dashboard, behind a sign-in with the admin token |
 //! | [`routes`] | `GET`/`HEAD /r/{token}` (a page, a view counted), `POST /r/{token}/confirm`, `POST /r/{token}/leave`, `POST /u/{token}` (RFC 8058), `GET /healthz` |
 //! | [`pages`] | the request, thank-you and goodbye pages in five languages; one 404 for every bad link |
-//! | `schedule` | every few seconds: reminder waves that have come due ([`crate::campaign::reminders`]) and webhook deliveries ([`crate::webhooks`]); every minute: deadlines and purge ([`crate::purge`]) |
+//! | `schedule` | every few seconds: reminder waves that have come due ([`crate::campaign::reminders`]) and webhook deliveries ([`crate::webhooks`]); every minute: deadlines and purge ([`crate::purge`]); and beside it, every `[bounces] every`, the bounce mailbox ([`crate::bounces::fetch`]) |
+//! | [`hooks`] | `POST /hooks/{ses,postmark,mailgun,sendgrid}`: late bounces and complaints from the relays, each provider's signature checked ([`crate::bounces::providers`]) |
 //! | [`decide`] | what an answer changes, from the consent as it stands (pure) |
 //! | [`client`] | the client's address: the peer, or behind a trusted proxy its `X-Forwarded-For` (pure) |
 //! | [`limit`] | requests per client address on the link routes; beyond them 429 |
@@ -25,6 +26,7 @@ pub mod admin;
 pub mod api;
 pub mod client;
 pub mod decide;
+pub mod hooks;
 pub mod limit;
 pub mod metrics;
 pub mod pages;
@@ -127,6 +129,15 @@ impl AppState {
 const TICK: std::time::Duration = std::time::Duration::from_secs(3);
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How often `serve` reads the bounce mailbox: `[bounces] every` (default 5 minutes).
+fn bounces_every(config: &Config) -> std::time::Duration {
+    let secs = match config.bounces.every {
+        crate::domain::Span::Seconds(s) => s.max(1) as u64,
+        crate::domain::Span::Months(m) => u64::from(m) * 30 * 86_400,
+    };
+    std::time::Duration::from_secs(secs)
+}
+
 async fn purge(state: &AppState, now: crate::domain::Instant) -> Result<crate::purge::PurgeReport> {
     let secrets = state.store.secrets().await?;
     let scrub = crate::purge::Scrub::Spaced(state.config.purge.scrub_every);
@@ -142,7 +153,8 @@ pub async fn serve(state: AppState, bind: &str) -> Result<()> {
         .with_context(|| format!("cannot listen on {bind}"))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let scheduler = tokio::spawn(schedule(state.clone(), stop_rx));
+    let scheduler = tokio::spawn(schedule(state.clone(), stop_rx.clone()));
+    let bounces = tokio::spawn(read_bounces(state.clone(), stop_rx));
     self::metrics::install();
     let sender = Sender::new(state.store.clone(), state.config.clone(), state.clock);
     let sender_stop = sender.stop_flag();
@@ -160,12 +172,14 @@ pub async fn serve(state: AppState, bind: &str) -> Result<()> {
     eprintln!("Answering links on http://{addr} and sending due waves (Ctrl-C to stop)");
     let app = routes::router(state.clone())
         .merge(api::router(state.clone()))
+        .merge(hooks::router(state.clone()))
         .merge(admin::router(state))
         .layer(axum::middleware::from_fn(self::metrics::count_requests));
     let served = listen(listener, app).await;
     let _ = stop_tx.send(true);
     sender_stop.store(true, Ordering::Relaxed);
     let _ = scheduler.await;
+    let _ = bounces.await;
     let _ = sending.await;
     served?;
     eprintln!("stopped");
@@ -229,6 +243,33 @@ async fn listen(listener: tokio::net::TcpListener, app: axum::Router) -> Result<
         tracing::warn!("connections still open after {DRAIN:?}: closed");
     }
     Ok(())
+}
+
+/// Reads the bounce mailbox every `[bounces] every`, apart from the scheduler: a mail
+/// server that does not answer must not hold up reminders and purges.
+async fn read_bounces(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if state.config.bounces.mailbox.is_none() {
+        return;
+    }
+    loop {
+        let now = state.clock.now();
+        match crate::bounces::fetch::fetch(&state.store, &state.config, now).await {
+            Ok(r) if !r.messages.is_empty() => tracing::info!(
+                hard_bounces = r.hard_bounces,
+                soft_bounces = r.soft_bounces,
+                complaints = r.complaints,
+                unmatched = r.unmatched,
+                skipped = r.skipped,
+                "bounce mailbox read"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!("bounce mailbox: {e:#}"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(bounces_every(&state.config)) => {},
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 async fn schedule(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {

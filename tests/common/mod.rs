@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod admin;
+pub mod bounces;
 pub mod servers;
 
 use assert_cmd::Command;

@@ -28,4 +28,7 @@ for path in messages(sys.argv[1]):
         "lang": lang.group(1) if lang else None,
         "links": re.findall(r"https?://\S+/(?:r|u)/[A-Za-z0-9_-]+", text_s),
         "list_unsubscribe": str(msg["List-Unsubscribe"]),
+        # aiosmtpd's record of the envelope sender: the return path (VERP).
+        "mail_from": msg["X-MailFrom"],
+        "postmark_token": msg["X-PM-Metadata-reconsent-token"],
     }, ensure_ascii=False))

@@ -5,6 +5,7 @@
 
 mod campaigns;
 mod contacts;
+mod late_events;
 mod queue;
 mod unsupported;
 mod wire;

@@ -3,6 +3,7 @@
 mod answers;
 mod campaigns;
 mod erasure;
+mod late_events;
 mod queue;
 
 pub use answers::{
@@ -10,6 +11,7 @@ pub use answers::{
 };
 pub use campaigns::{AnswerCounts, CampaignRow, Counters, DueDay, RateBy, RateRow};
 pub use erasure::{Due, Erasure};
+pub use late_events::{LateApplied, LateCounts, LateTarget, LateWrite};
 pub use queue::{Claimed, Fate, QueueState, SlotRequest};
 
 use crate::domain::{Contact, Instant, LedgerEvent};

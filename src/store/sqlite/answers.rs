@@ -252,7 +252,7 @@ async fn apply(
 }
 
 /// `contact.confirmed` / `contact.left` for the shop, in the answer's transaction.
-async fn contact_event(
+pub(super) async fn contact_event(
     conn: &mut sqlx::SqliteConnection,
     event: &str,
     contact_id: i64,

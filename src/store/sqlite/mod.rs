@@ -7,6 +7,7 @@ mod campaigns;
 mod counts;
 mod erasure;
 mod insight;
+mod late_events;
 mod queue;
 mod waves;
 mod webhooks;

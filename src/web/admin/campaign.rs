@@ -169,6 +169,9 @@ fn figures_of(w: &Words, st: &Status, answers: &insight::WaveAnswers) -> Markup 
                         @for (label, v) in w.detail.iter().zip([st.queued + st.retrying, st.failed, st.bounced, st.unknown, st.cancelled]) {
                             tr { th scope="row" { (label) } td { (v) } }
                         }
+                        @for (label, v) in w.late.iter().zip([st.late_bounces, st.soft_bounces, st.complaints]) {
+                            tr.late { th scope="row" { (label) } td { (v) } }
+                        }
                     }
                 }
             }
@@ -181,6 +184,7 @@ fn figures_of(w: &Words, st: &Status, answers: &insight::WaveAnswers) -> Markup 
                             th scope="col" { (f[0]) }
                             th scope="col" { (f[1]) }
                             @for d in &w.detail[..4] { th scope="col" { (d) } }
+                            @for d in &w.late { th scope="col" { (d) } }
                             th scope="col" { (f[2]) }
                             th scope="col" { (f[3]) }
                             th scope="col" { (f[4]) }
@@ -195,6 +199,9 @@ fn figures_of(w: &Words, st: &Status, answers: &insight::WaveAnswers) -> Markup 
                                     td { (wave.failed) }
                                     td { (wave.bounced) }
                                     td { (wave.unknown) }
+                                    td.late { (wave.late_bounces) }
+                                    td.late { (wave.soft_bounces) }
+                                    td.late { (wave.complaints) }
                                     td.viewed { (answered(&wave.wave, "viewed")) }
                                     td.confirmed { (answered(&wave.wave, "confirmed")) }
                                     td.left { (answered(&wave.wave, "left")) }
