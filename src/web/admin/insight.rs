@@ -86,8 +86,9 @@ pub async fn sections(
         .answers_over_time(&row.name, bucket)
         .await
         .map_err(fail)?;
-    let (rates, counted_at) = rates(store, row, now).await.map_err(fail)?;
-    let [by_country, by_class, by_locale] = match rates {
+    let (slow, counted_at) = rates(store, row, now).await.map_err(fail)?;
+    let silent_held = slow.as_ref().map(|s| s.silent_held);
+    let [by_country, by_class, by_locale] = match slow.map(|s| s.rates) {
         Some([a, b, c]) => [Some(a), Some(b), Some(c)],
         None => [None, None, None],
     };
@@ -101,15 +102,14 @@ pub async fn sections(
     let mut calendar = store.deletion_calendar(row.id).await.map_err(fail)?;
     let closed = store.campaign_closed(row.id).await.map_err(fail)?;
     let mut silent_day = None;
+    let silent_counting =
+        !closed && st.state != crate::domain::CampaignState::Cancelled && silent_held.is_none();
     if !closed
         && st.state != crate::domain::CampaignState::Cancelled
+        && let Some(held) = silent_held
         && let Ok(c) = Campaign::parse(&row.definition, &row.source_file)
     {
         let due = c.grace.after(c.deadline.at(row.launched_at));
-        let held = store
-            .silent_held(row.id, row.launched_at)
-            .await
-            .map_err(fail)?;
         let day = due.timestamp().div_euclid(DAY);
         silent_day = Some(day);
         add_day(
@@ -138,7 +138,7 @@ pub async fn sections(
         (rate_table(t, "rate-locale", t.rate_by_locale, &by_locale, &str::to_string))
         (grouped(t, "failures", t.failures, &failures))
         (grouped(t, "bounces", t.bounces, &bounces))
-        (calendar_table(t, &calendar, silent_day))
+        (calendar_table(t, &calendar, silent_day, silent_counting))
     })
 }
 
@@ -152,21 +152,31 @@ const SPLITS: [RateBy; 3] = [RateBy::Country, RateBy::Class, RateBy::Locale];
 /// The rates by each of [`SPLITS`].
 type Rates = [Vec<RateRow>; 3];
 
-/// The rates (none while the first count runs), when counted, when last (re)started.
-type Counted = (Option<Rates>, Instant, std::time::Instant);
+/// What is counted in the background: the rates, and the contacts under legal hold among
+/// the silent (each held contact looked up in the campaign and the ledger: too slow for
+/// every view when thousands are held).
+#[derive(Clone)]
+struct Slow {
+    rates: Rates,
+    silent_held: i64,
+}
+
+/// The counts (none while the first count runs), when counted, when last (re)started.
+type Counted = (Option<Slow>, Instant, std::time::Instant);
 
 /// The rates by group of the campaigns of this process, by campaign id.
 static RATES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<i64, Counted>>> =
     std::sync::LazyLock::new(Default::default);
 
-/// The confirmation rates by every split, and when they were counted: counted in the
+/// The confirmation rates by every split and the held among the silent, and when they
+/// were counted: counted in the
 /// background the first time (a large campaign takes longer to count than a page may),
 /// then shown as last counted while a new count runs.
 async fn rates(
     store: &Store,
     row: &CampaignRow,
     now: Instant,
-) -> anyhow::Result<(Option<Rates>, Instant)> {
+) -> anyhow::Result<(Option<Slow>, Instant)> {
     let mut all = RATES
         .lock()
         .map_err(|_| anyhow::anyhow!("the rates cache is poisoned"))?;
@@ -202,8 +212,13 @@ fn recount(store: &Store, row: &CampaignRow, now: Instant) {
                 Err(e) => return tracing::error!("counting rates for /admin: {e:#}"),
             }
         }
+        let silent_held = match store.silent_held(row.id, row.launched_at).await {
+            Ok(n) => n,
+            Err(e) => return tracing::error!("counting held contacts for /admin: {e:#}"),
+        };
+        let slow = Slow { rates, silent_held };
         if let Ok(mut all) = RATES.lock() {
-            all.insert(row.id, (Some(rates), now, std::time::Instant::now()));
+            all.insert(row.id, (Some(slow), now, std::time::Instant::now()));
         }
     });
 }
@@ -317,7 +332,13 @@ fn grouped(t: &InsightWords, id: &str, title: &str, rows: &[(String, i64)]) -> M
     }
 }
 
-fn calendar_table(t: &InsightWords, days: &[DueDay], silent_day: Option<i64>) -> Markup {
+/// `silent_counting`: the silent still to be queued are being counted, not shown yet.
+fn calendar_table(
+    t: &InsightWords,
+    days: &[DueDay],
+    silent_day: Option<i64>,
+    silent_counting: bool,
+) -> Markup {
     let labels: Vec<String> = days.iter().map(|d| day_label(d.day)).collect();
     let due: Vec<u64> = days
         .iter()
@@ -335,6 +356,7 @@ fn calendar_table(t: &InsightWords, days: &[DueDay], silent_day: Option<i64>) ->
         section #calendar aria-labelledby="calendar-h" {
             h2 #calendar-h { (t.calendar) }
             p { (t.calendar_note) }
+            @if silent_counting { p.counting { (t.silent_at_deadline) ": " (t.counting) } }
             @if days.is_empty() { p { (t.none) } } @else {
                 (chart::columns(t.calendar, "chart-calendar", &labels, &series))
                 div.scroll { table.numbers {
