@@ -54,6 +54,10 @@ pub enum Fate {
     },
     /// Held but never handed to a server (the campaign was paused or the sender stopped).
     Released,
+    /// Back to the queue until `due_at`, its recipient domain's turn: not an attempt.
+    Deferred {
+        due_at: Instant,
+    },
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -434,6 +438,16 @@ async fn record_other(
     match fate {
         Fate::Sent { .. } => {}
         Fate::Released => release(conn, &[delivery_id]).await?,
+        Fate::Deferred { due_at } => {
+            sqlx::query(
+                "UPDATE deliveries SET state = 'queued', worker = NULL, lease_until = NULL, \
+                 due_at = ? WHERE id = ?",
+            )
+            .bind(due_at.timestamp())
+            .bind(delivery_id)
+            .execute(&mut *conn)
+            .await?;
+        }
         Fate::Retry { due_at, error } => {
             set("retry", error, Some(due_at.timestamp()))
                 .execute(&mut *conn)
