@@ -1,5 +1,7 @@
 //! Render cost per request e-mail for the shipped template: links signed, templates
-//! rendered, MIME built, with and without DKIM.
+//! rendered, MIME built, with and without DKIM; then the cost of one DKIM signature
+//! alone: RSA-2048 and Ed25519 as reconsent signs now (aws-lc), beside the signer it
+//! had before (lettre's, on the pure-Rust `rsa` crate).
 //!
 //!     cargo bench --bench render [-- MESSAGES]
 //!
@@ -28,6 +30,17 @@ fn main() {
     let renderer = Renderer::new(&campaign, &root.join("templates")).expect("templates");
     let compile = compile_start.elapsed();
     let dkim = DkimSigner::from_pem(
+        &std::fs::read_to_string(root.join("tests/support/dkim-test.pkcs8.pem")).expect("key"),
+        "bench",
+        "shop.example",
+    )
+    .expect("DKIM key")
+    .with_ed25519(
+        &std::fs::read_to_string(root.join("tests/support/dkim-test.ed25519.pem")).expect("key"),
+        "bench-ed",
+    )
+    .expect("Ed25519 key");
+    let rsa_only = DkimSigner::from_pem(
         &std::fs::read_to_string(root.join("tests/support/dkim-test.pkcs8.pem")).expect("key"),
         "bench",
         "shop.example",
@@ -130,12 +143,145 @@ fn main() {
         false,
     );
     time("links + render + MIME", n, None, true, false);
-    // RSA-2048 signing dominates; fewer messages keep the run short.
     time(
         "links + render + MIME + DKIM (RSA-2048)",
+        few,
+        Some(&rsa_only),
+        true,
+        false,
+    );
+    time(
+        "links + render + MIME + DKIM (RSA-2048 + Ed25519)",
         few,
         Some(&dkim),
         true,
         false,
     );
+    signatures(&one_message(&campaign, &renderer, now), root, few);
+}
+
+/// One request e-mail, unsigned, to sign over and over.
+fn one_message(
+    campaign: &Campaign,
+    renderer: &Renderer,
+    now: reconsent::domain::Instant,
+) -> Vec<u8> {
+    let locale = Locale::parse("pl").expect("locale");
+    let l = links(
+        &LinkSigner::new([7; 32]),
+        "https://r.shop.example",
+        &campaign.name,
+        "00ff",
+        now,
+    )
+    .expect("links");
+    let rendered = renderer
+        .render(&RenderInput {
+            locale: Some(&locale),
+            name: Some(probe_name(&locale)),
+            confirm_url: &l.confirm_url,
+            leave_url: &l.leave_url,
+            bonus_code: "WELCOMEBACK10",
+            deadline: now,
+            wave: 0,
+        })
+        .expect("render");
+    let to = EmailAddress::parse("jana.novakova@example.sk").expect("address");
+    let env = Envelope {
+        from_name: &campaign.sender.name,
+        from: &campaign.sender.email,
+        to_name: Some(probe_name(&locale)),
+        to: &to,
+        unsubscribe_url: &l.unsubscribe_url,
+        unsubscribe_token: &l.unsubscribe_token,
+        date: now,
+    };
+    message::build(&rendered, &env, None)
+        .expect("message")
+        .bytes
+}
+
+/// µs per signature of the same message: each key alone, and the old signer.
+fn signatures(message: &[u8], root: &Path, count: usize) {
+    let read =
+        |name: &str| std::fs::read_to_string(root.join("tests/support").join(name)).expect("key");
+    let rsa =
+        DkimSigner::from_pem(&read("dkim-test.pkcs8.pem"), "bench", "shop.example").expect("key");
+    let both = DkimSigner::from_pem(&read("dkim-test.pkcs8.pem"), "bench", "shop.example")
+        .and_then(|s| s.with_ed25519(&read("dkim-test.ed25519.pem"), "bench-ed"))
+        .expect("keys");
+    let per = |label: &str, count: usize, f: &mut dyn FnMut()| -> f64 {
+        for _ in 0..count.min(50) {
+            f();
+        }
+        let start = Instant::now();
+        for _ in 0..count {
+            f();
+        }
+        let us = start.elapsed().as_secs_f64() * 1e6 / count as f64;
+        println!(
+            "{label:<44} {us:>9.1} µs/signature  ({count} signatures, {} bytes)",
+            message.len()
+        );
+        us
+    };
+    println!(
+        "DKIM signature alone, relaxed/relaxed, over one {}-byte message:",
+        message.len()
+    );
+    let rsa_us = per("RSA-2048 (aws-lc)", count, &mut || {
+        black_box(rsa.sign(black_box(message), 1_777_000_000).expect("sign"));
+    });
+    let both_us = per("RSA-2048 + Ed25519 (aws-lc)", count, &mut || {
+        black_box(both.sign(black_box(message), 1_777_000_000).expect("sign"));
+    });
+    println!(
+        "{:<44} {:>9.1} µs/signature  (the difference of the two lines above)",
+        "Ed25519 (aws-lc)",
+        both_us - rsa_us
+    );
+    let old = old_signer(&read("dkim-test.pkcs1.pem"));
+    let lettre_message = old_message(message);
+    let old_us = per(
+        "RSA-2048 before (lettre dkim, `rsa` crate)",
+        (count / 10).max(20),
+        &mut || {
+            let mut m = lettre_message.clone();
+            m.sign(&old);
+            black_box(m.formatted());
+        },
+    );
+    println!("{:<44} {:>9.1}x", "RSA now vs before", old_us / rsa_us);
+}
+
+fn old_signer(pkcs1: &str) -> lettre::message::dkim::DkimConfig {
+    use lettre::message::dkim::*;
+    use lettre::message::header::HeaderName;
+    DkimConfig::new(
+        "bench".into(),
+        "shop.example".into(),
+        DkimSigningKey::new(pkcs1, DkimSigningAlgorithm::Rsa).expect("key"),
+        reconsent::campaign::dkim::SIGNED_HEADERS
+            .iter()
+            .map(|h| HeaderName::new_from_ascii_str(h))
+            .collect(),
+        DkimCanonicalization {
+            header: DkimCanonicalizationType::Relaxed,
+            body: DkimCanonicalizationType::Relaxed,
+        },
+    )
+}
+
+/// A lettre message with the same body, for the old signer.
+fn old_message(message: &[u8]) -> lettre::Message {
+    let body = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(message, |i| &message[i + 4..]);
+    lettre::Message::builder()
+        .from("Tatra Tea <newsletter@shop.example>".parse().expect("from"))
+        .to("jana.novakova@example.sk".parse().expect("to"))
+        .subject("Czy nadal chcesz dostawać nasze oferty?")
+        .body(String::from_utf8_lossy(body).into_owned())
+        .expect("message")
 }

@@ -8,6 +8,7 @@ use crate::policy::Policy;
 use crate::web::client::Cidr;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_DATABASE: &str = "sqlite://reconsent.db";
@@ -130,6 +131,9 @@ pub struct SendingConfig {
     /// The first wait after a deferral; it doubles each time up to `retry_cap`.
     pub retry_first: Span,
     pub retry_cap: Span,
+    /// `[sending.domains]`: messages a second per recipient domain (`"wp.pl" = "5/s"`),
+    /// beside the defaults for the large providers (`send::domains`).
+    pub domains: BTreeMap<String, Rate>,
 }
 
 impl Default for SendingConfig {
@@ -139,6 +143,7 @@ impl Default for SendingConfig {
             max_attempts: 8,
             retry_first: Span::Seconds(60),
             retry_cap: Span::Seconds(3_600),
+            domains: BTreeMap::new(),
         }
     }
 }
@@ -146,9 +151,14 @@ impl Default for SendingConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DkimConfig {
+    /// The RSA key (PEM, PKCS#1 or PKCS#8) and the selector of its DNS record.
     pub key_file: Option<PathBuf>,
     pub selector: Option<String>,
+    /// Signing domain (`d=`); the sender's domain if not given.
     pub domain: Option<String>,
+    /// An Ed25519 key (RFC 8463) for a second signature, under a selector of its own.
+    pub ed25519_key_file: Option<PathBuf>,
+    pub ed25519_selector: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -302,6 +312,14 @@ mod tests {
         assert_eq!(c.webhooks.keep_undelivered, Span::days(30));
         assert_eq!(c.secrets.tombstone_key_file, None);
         assert_eq!(c.purge.scrub_every, Span::Seconds(3_600));
+        assert!(c.sending.domains.is_empty());
+        let c = load(
+            "[sending.domains]\n\"wp.pl\" = \"5/s\"\n\"gmail.com\" = \"1200/min\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.sending.domains["wp.pl"].to_string(), "5/s");
+        assert_eq!(c.sending.domains["gmail.com"].per_second(), 20.0);
     }
 
     #[test]
@@ -397,6 +415,7 @@ mod tests {
             ("[web]\nrate_per_ip = \"fast\"", "fast"),
             ("[web]\nburst = -1", "-1"),
             ("[web]\nburst = 0", "web.burst"),
+            ("[sending.domains]\n\"wp.pl\" = \"fast\"", "fast"),
         ];
         for (text, fragment) in cases {
             let err = format!("{:#}", load(text, &[]).unwrap_err());

@@ -508,7 +508,7 @@ fn python(script: &str, args: &[&Path]) -> std::process::Output {
         });
     if out.status.code() == Some(3) {
         panic!(
-            "{}: install it with `python3 -m pip install dkimpy` (scripts/test does)",
+            "{}: install it with `python3 -m pip install dkimpy pynacl` (scripts/test does)",
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
@@ -612,30 +612,45 @@ fn preview_parses_as_mime_with_every_header() {
     );
 }
 
+/// Every signature of every previewed message verifies with dkimpy: the RSA key in
+/// either PEM form alone, and with an Ed25519 key a second, ed25519-sha256 signature.
 #[test]
-fn preview_is_dkim_signed_and_dkimpy_verifies_it() {
+fn preview_is_dkim_signed_and_dkimpy_verifies_every_signature() {
     let support = repo().join("tests/support");
-    for key in ["dkim-test.pkcs8.pem", "dkim-test.pkcs1.pem"] {
+    let key = |name: &str| support.join(name).display().to_string();
+    let cases = [
+        ("dkim-test.pkcs8.pem", None),
+        ("dkim-test.pkcs1.pem", None),
+        ("dkim-test.pkcs1.pem", Some("dkim-test.ed25519.pem")),
+    ];
+    for (rsa, ed25519) in cases {
         let sb = Sandbox::new();
-        sb.write(
-            "reconsent.toml",
-            &format!(
-                "base_url = \"https://r.shop.example\"\n[dkim]\nkey_file = {:?}\nselector = \"rc2026\"\n",
-                support.join(key).display().to_string()
-            ),
+        let mut config = format!(
+            "base_url = \"https://r.shop.example\"\n[dkim]\nkey_file = {:?}\nselector = \"rc2026\"\n",
+            key(rsa)
         );
+        if let Some(ed) = ed25519 {
+            config += &format!(
+                "ed25519_key_file = {:?}\ned25519_selector = \"ed2026\"\n",
+                key(ed)
+            );
+        }
+        sb.write("reconsent.toml", &config);
         let (code, problems) = sb.check();
         assert_eq!((code, problems.len()), (0, 0), "{problems:?}");
         sb.ok(&["campaign", "preview", "campaigns/x.toml", "--out", "p"]);
-        for locale in ["en", "pl", "de"] {
+        let mut public = vec![support.join("dkim-test.pub.pem")];
+        if ed25519.is_some() {
+            public.push(support.join("dkim-test.ed25519.pub.pem"));
+        }
+        for locale in ["en", "pl", "sk", "cs", "de"] {
             let eml = sb.path(&format!("p/{locale}.eml"));
-            let out = python(
-                "verify_dkim.py",
-                &[&eml, &support.join("dkim-test.pub.pem")],
-            );
+            let mut args = vec![eml.as_path()];
+            args.extend(public.iter().map(|p| p.as_path()));
+            let out = python("verify_dkim.py", &args);
             assert!(
                 out.status.success(),
-                "{key} {locale}: {}{}",
+                "{rsa} {ed25519:?} {locale}: {}{}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
@@ -658,6 +673,38 @@ fn a_broken_dkim_configuration_is_a_problem() {
             .any(|p| p.contains("dkim.key_file: cannot read missing.pem")),
         "{problems:?}"
     );
+    let rsa = repo().join("tests/support/dkim-test.pkcs8.pem");
+    let cases = [
+        (
+            "[dkim]\ned25519_key_file = \"ed.pem\"\ned25519_selector = \"e\"\n".to_string(),
+            "ed25519_key_file is set but key_file is not",
+        ),
+        (
+            format!(
+                "[dkim]\nkey_file = {rsa:?}\nselector = \"s\"\ned25519_key_file = \"missing.pem\"\ned25519_selector = \"e\"\n"
+            ),
+            "dkim.ed25519_key_file: cannot read missing.pem",
+        ),
+        (
+            format!("[dkim]\nkey_file = {rsa:?}\nselector = \"s\"\ned25519_key_file = {rsa:?}\n"),
+            "dkim.ed25519_selector is required",
+        ),
+        (
+            format!(
+                "[dkim]\nkey_file = {rsa:?}\nselector = \"s\"\ned25519_key_file = {rsa:?}\ned25519_selector = \"e\"\n"
+            ),
+            "not an Ed25519 private key",
+        ),
+    ];
+    for (config, want) in cases {
+        sb.write("reconsent.toml", &config);
+        let (code, problems) = sb.check();
+        assert_eq!(code, 1, "{config}");
+        assert!(
+            problems.iter().any(|p| p.contains(want)),
+            "{want}: {problems:?}"
+        );
+    }
 }
 
 #[test]
@@ -779,4 +826,129 @@ fn a_code_pool_must_exist_and_a_dated_deadline_must_leave_time() {
     // A pool's code is drawn at confirmation: the request shows none, not even the first.
     assert!(!sb.read("p/en.txt").contains("TEA-0001"));
     assert!(sb.read("p/en.txt").contains("30 June 2026"));
+}
+
+/// SpamAssassin's verdict on one message, with its local rules only (`-L`: no network
+/// tests, the same verdict on any machine): (score, the rules that scored, with points).
+fn spamassassin(eml: &Path) -> (f64, Vec<String>) {
+    let input = std::fs::File::open(eml).unwrap_or_else(|e| panic!("{}: {e}", eml.display()));
+    let out = std::process::Command::new("spamassassin")
+        .args(["-L", "-t"])
+        .stdin(input)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("spamassassin is needed to score the templates ({e}); install Debian's `spamassassin` (scripts/test does)")
+        });
+    let report = String::from_utf8_lossy(&out.stdout);
+    let status = report
+        .split("\r\n")
+        .flat_map(|l| l.split('\n'))
+        .find(|l| l.starts_with("X-Spam-Status:"))
+        .unwrap_or_else(|| panic!("no X-Spam-Status in spamassassin's output:\n{report}"));
+    let score: f64 = status
+        .split("score=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no score in {status}"));
+    // The report's table: "pts rule name description"; every rule with points but 0.
+    let details = report
+        .split("Content analysis details:")
+        .nth(1)
+        .unwrap_or_default();
+    let rules = details
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let pts: f64 = words.next()?.parse().ok()?;
+            let rule = words.next()?;
+            (pts != 0.0).then(|| format!("{rule} ({pts})"))
+        })
+        .collect();
+    (score, rules)
+}
+
+/// Every shipped template, in every locale and wave, scores no points with SpamAssassin.
+#[test]
+fn shipped_templates_score_no_spamassassin_points() {
+    let waves: Vec<String> =
+        reconsent::campaign::Campaign::load(&repo().join("campaigns/example.toml"))
+            .expect("example campaign")
+            .waves
+            .iter()
+            .map(|w| w.name.clone())
+            .collect();
+    assert!(waves.len() >= 3, "{waves:?}");
+    let mut messages = Vec::new();
+    let mut sandboxes = Vec::new();
+    for template in std::fs::read_dir(repo().join("templates"))
+        .expect("templates")
+        .flatten()
+    {
+        if !template.path().is_dir() {
+            continue;
+        }
+        let sb = Sandbox::new();
+        std::fs::remove_dir_all(sb.path("templates/x")).expect("rm");
+        copy_dir(&template.path(), &sb.path("templates/x"));
+        let name = template.file_name().to_string_lossy().into_owned();
+        for wave in &waves {
+            let out = format!("p-{wave}");
+            sb.ok(&[
+                "campaign",
+                "preview",
+                "campaigns/x.toml",
+                "--out",
+                &out,
+                "--wave",
+                wave,
+            ]);
+            for file in std::fs::read_dir(sb.path(&out)).expect("preview").flatten() {
+                if file.path().extension().is_some_and(|e| e == "eml") {
+                    let locale = file
+                        .path()
+                        .file_stem()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned();
+                    messages.push((format!("{name} {wave} {locale}"), file.path()));
+                }
+            }
+        }
+        sandboxes.push(sb);
+    }
+    assert!(
+        messages.len() >= 15,
+        "only {} messages to score",
+        messages.len()
+    );
+    // SpamAssassin takes seconds a message, most of it loading its rules: two at a time.
+    let verdicts: Vec<(String, f64, Vec<String>)> = std::thread::scope(|s| {
+        let half = messages.len().div_ceil(2);
+        let workers: Vec<_> = messages
+            .chunks(half)
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(what, path)| {
+                            let (score, rules) = spamassassin(path);
+                            (what.clone(), score, rules)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("scoring thread"))
+            .collect()
+    });
+    let failures: Vec<String> = verdicts
+        .iter()
+        .filter(|(_, score, rules)| *score > 0.0 || !rules.is_empty())
+        .map(|(what, score, rules)| format!("{what}: score {score}, rules {}", rules.join(", ")))
+        .collect();
+    assert_eq!(verdicts.len(), messages.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

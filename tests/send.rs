@@ -459,3 +459,91 @@ async fn senders_sharing_a_campaign_share_its_rate() {
         "one slot every 10 ms between both senders: {gaps:?}"
     );
 }
+
+/// When each message for `domain` reached the server: its Maildir file's write time.
+fn received_at(maildir: &std::path::Path, domain: &str) -> Vec<f64> {
+    let mut times: Vec<f64> = std::fs::read_dir(maildir.join("new"))
+        .unwrap()
+        .flatten()
+        .filter(|f| {
+            let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+            let head = text
+                .split("\r\n\r\n")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            head.lines()
+                .any(|l| l.starts_with("To:") && l.contains(&format!("@{domain}")))
+        })
+        .map(|f| {
+            let modified = f.metadata().unwrap().modified().unwrap();
+            modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times
+}
+
+/// Messages a second between the first and the last arrival.
+fn arrival_rate(times: &[f64]) -> f64 {
+    (times.len() - 1) as f64 / (times[times.len() - 1] - times[0])
+}
+
+/// A provider that answers 421 4.7.0 is slowed to half its limit by itself, its messages
+/// retried (none failed), while another domain keeps the campaign's rate.
+#[test]
+fn a_domain_that_answers_421_slows_down_while_another_keeps_the_campaign_rate() {
+    let (busy, calm) = (30, 90);
+    let mut csv = String::from("email,name,locale,consent_at,consent_method\n");
+    for (domain, n) in [("busy.example", busy), ("calm.example", calm)] {
+        for i in 0..n {
+            csv += &format!("p{i}@{domain},P {i},pl,2019-05-01,unknown\n");
+        }
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("contacts.csv");
+    std::fs::write(&file, csv).unwrap();
+    let sb = Sandbox::with_contacts("30/s", &file);
+    sb.write(
+        "reconsent.toml",
+        "[sending.domains]\n\"busy.example\" = \"10/s\"\n",
+    );
+    let launched = sb.json(&["campaign", "launch", CAMPAIGN]);
+    assert_eq!(launched["enqueued"], busy + calm, "{launched}");
+    let maildir = sb.path("maildir");
+    // It answers 421 4.7.0 to the first three recipients at busy.example.
+    let server = answering_server(&maildir);
+    let out = sb.run_with(&server.url(), &["send", "--until-idle"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let status = sb.status();
+    assert_eq!(
+        (&status["sent"], &status["failed"], &status["bounced"]),
+        (&(busy + calm).into(), &0.into(), &0.into()),
+        "{status}"
+    );
+    assert_eq!(
+        status["state"], "running",
+        "a 4.7.0 does not pause the campaign"
+    );
+    assert_no_duplicates(&read_messages(&maildir));
+    let busy_times = received_at(&maildir, "busy.example");
+    let calm_times = received_at(&maildir, "calm.example");
+    assert_eq!((busy_times.len(), calm_times.len()), (busy, calm));
+    // Every busy.example message went after the deferrals: at half its 10/s limit.
+    let busy_rate = arrival_rate(&busy_times);
+    let calm_rate = arrival_rate(&calm_times);
+    println!("busy.example {busy_rate:.2}/s, calm.example {calm_rate:.2}/s");
+    assert!(
+        busy_rate <= 5.0 * 1.15,
+        "busy.example took {busy_rate:.1}/s after answering 421: not slowed to 5/s"
+    );
+    // calm.example had the campaign's 30/s, less busy.example's 5/s.
+    assert!(
+        calm_rate >= 25.0 * 0.85,
+        "calm.example got {calm_rate:.1}/s of the campaign's 30/s"
+    );
+    server.stop();
+}

@@ -9,36 +9,18 @@
 //! - `List-Unsubscribe: <https://BASE/u/TOKEN>, <mailto:SENDER?subject=unsubscribe-TOKEN>`
 //!   and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): mailbox
 //!   providers show an unsubscribe button and require these of bulk senders.
-//! - DKIM (RFC 6376), when a key is configured: rsa-sha256, relaxed/relaxed, signing
-//!   both List-Unsubscribe headers so nobody on the way can swap the unsubscribe target.
+//! - DKIM (RFC 6376), when a key is configured (see `dkim`): rsa-sha256, and
+//!   ed25519-sha256 beside it with an Ed25519 key, relaxed/relaxed, signing both
+//!   List-Unsubscribe headers so nobody on the way can swap the unsubscribe target.
 
+pub use super::dkim::DkimSigner;
 use super::render::Rendered;
 use crate::domain::{EmailAddress, Instant};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use lettre::Address;
 use lettre::Message;
-use lettre::message::dkim::{
-    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
-    DkimSigningKey,
-};
 use lettre::message::header::{ContentTransferEncoding, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::pkcs8::DecodePrivateKey;
-
-/// Headers the DKIM signature covers. `Content-Type` is left out on purpose: the signer
-/// sees only the top-level headers, and the multipart's own `Content-Type` is written
-/// with the body, so listing it would sign its absence and fail every verification.
-const SIGNED_HEADERS: [&str; 8] = [
-    "From",
-    "To",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "MIME-Version",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-];
 
 /// Everything a message needs besides its rendered text.
 #[derive(Debug, Clone)]
@@ -56,115 +38,14 @@ pub struct Envelope<'a> {
     pub postmark_metadata: bool,
 }
 
-/// A finished message: lettre's value for sending, its exact bytes for storing and
-/// hashing, and its Message-ID for the consent ledger.
+/// A finished message: its exact bytes for sending, storing and hashing, and its
+/// Message-ID for the consent ledger.
 #[derive(Debug, Clone)]
 pub struct Built {
-    pub message: Message,
     pub bytes: Vec<u8>,
     pub message_id: String,
     /// The random part of the Message-ID, for the return path.
     pub return_token: String,
-}
-
-/// A DKIM key loaded once, used for every message.
-pub struct DkimSigner {
-    config: DkimConfig,
-    pub domain: String,
-    pub selector: String,
-}
-
-impl std::fmt::Debug for DkimSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DkimSigner")
-            .field("domain", &self.domain)
-            .field("selector", &self.selector)
-            .finish()
-    }
-}
-
-impl DkimSigner {
-    /// An RSA private key in PEM, PKCS#1 (`BEGIN RSA PRIVATE KEY`, from `openssl genrsa
-    /// -traditional`) or PKCS#8 (`BEGIN PRIVATE KEY`, from `openssl genrsa` 3.x); the
-    /// public half goes in DNS at `SELECTOR._domainkey.DOMAIN`.
-    pub fn from_pem(pem: &str, selector: &str, domain: &str) -> Result<Self> {
-        let pkcs1 = if pem.contains("BEGIN PRIVATE KEY") {
-            let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
-                .context("the key is PKCS#8 but not an RSA private key")?;
-            key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
-                .context("cannot convert the key")?
-                .to_string()
-        } else if pem.contains("BEGIN RSA PRIVATE KEY") {
-            pem.to_string()
-        } else if pem.contains("ENCRYPTED") {
-            bail!(
-                "the key is encrypted; give an unencrypted RSA key (openssl rsa -in KEY -out PLAIN)"
-            )
-        } else {
-            bail!(
-                "not an RSA private key in PEM (expected BEGIN RSA PRIVATE KEY or BEGIN PRIVATE KEY)"
-            )
-        };
-        let key = DkimSigningKey::new(&pkcs1, DkimSigningAlgorithm::Rsa)
-            .map_err(|e| anyhow::anyhow!("cannot use the key: {e}"))?;
-        let selector = selector.trim();
-        let domain = domain.trim();
-        if selector.is_empty()
-            || !selector
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
-        {
-            bail!("'{selector}' is not a DKIM selector (e.g. reconsent2026)");
-        }
-        if domain.is_empty() || !domain.contains('.') || !domain.is_ascii() {
-            bail!("'{domain}' is not a DKIM domain (an ASCII domain name, e.g. shop.example)");
-        }
-        let config = DkimConfig::new(
-            selector.to_string(),
-            domain.to_string(),
-            key,
-            SIGNED_HEADERS
-                .iter()
-                .map(|h| HeaderName::new_from_ascii_str(h))
-                .collect(),
-            DkimCanonicalization {
-                header: DkimCanonicalizationType::Relaxed,
-                body: DkimCanonicalizationType::Relaxed,
-            },
-        );
-        Ok(Self {
-            config,
-            domain: domain.to_string(),
-            selector: selector.to_string(),
-        })
-    }
-
-    /// The key from `[dkim]` in `reconsent.toml`, if one is configured. `domain`
-    /// defaults to the sender's domain.
-    pub fn from_config(
-        cfg: &crate::config::DkimConfig,
-        sender: &EmailAddress,
-    ) -> Result<Option<Self>> {
-        let Some(path) = &cfg.key_file else {
-            if cfg.selector.is_some() || cfg.domain.is_some() {
-                bail!("dkim: selector or domain is set but key_file is not");
-            }
-            return Ok(None);
-        };
-        let pem = std::fs::read_to_string(path)
-            .with_context(|| format!("dkim.key_file: cannot read {}", path.display()))?;
-        let selector = cfg
-            .selector
-            .as_deref()
-            .context("dkim.selector is required when dkim.key_file is set")?;
-        let domain = cfg
-            .domain
-            .clone()
-            .unwrap_or_else(|| domain_of(sender).to_string());
-        Self::from_pem(&pem, selector, &domain)
-            .with_context(|| format!("dkim.key_file {}", path.display()))
-            .map(Some)
-    }
 }
 
 /// The ASCII domain of an address (its comparison key holds the IDNA form).
@@ -237,12 +118,14 @@ pub fn build(rendered: &Rendered, env: &Envelope<'_>, dkim: Option<&DkimSigner>)
             return_token.clone(),
         ));
     }
+    let mut bytes = message.formatted();
     if let Some(signer) = dkim {
-        message.sign(&signer.config);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        bytes = signer.sign(&bytes, t)?;
     }
-    let bytes = message.formatted();
     Ok(Built {
-        message,
         bytes,
         message_id,
         return_token,
@@ -336,7 +219,7 @@ mod tests {
             };
             let eml =
                 String::from_utf8(build(&rendered(), &env, Some(&signer)).unwrap().bytes).unwrap();
-            let unfolded = eml.replace("\r\n ", " ");
+            let unfolded = eml.replace("\r\n\t", " ").replace("\r\n ", " ");
             let sig = unfolded
                 .lines()
                 .find(|l| l.starts_with("DKIM-Signature:"))
@@ -349,25 +232,6 @@ mod tests {
             ] {
                 assert!(sig.contains(want), "{want}: {sig}");
             }
-        }
-    }
-
-    #[test]
-    fn refuses_bad_keys_clearly() {
-        let cases = [
-            ("not a key", "not an RSA private key"),
-            ("-----BEGIN ENCRYPTED PRIVATE KEY-----\n", "encrypted"),
-            (
-                "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
-                "cannot use the key",
-            ),
-        ];
-        for (pem, want) in cases {
-            let err = format!(
-                "{:#}",
-                DkimSigner::from_pem(pem, "s1", "shop.example").unwrap_err()
-            );
-            assert!(err.contains(want), "{pem}: {err}");
         }
     }
 }

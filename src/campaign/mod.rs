@@ -8,6 +8,7 @@
 //! | `skeleton` | the fast path of `render`: pre-rendered per locale and wave, filled per contact |
 //! | [`links`] | the confirm, leave and unsubscribe links, each with its signed token |
 //! | [`message`] | the rendered e-mail in MIME, with List-Unsubscribe and optional DKIM |
+//! | [`dkim`] | DKIM signatures, relaxed/relaxed: RSA-SHA256, and Ed25519-SHA256 beside it; keys parsed once |
 //! | `qp` | quoted-printable for the message's parts, in one pass over the bytes |
 //! | [`check`] | renders every locale with a probe contact and proves each required part is there |
 //! | [`launch`] | `campaign launch`: check, snapshot definition and templates, select the audience, queue wave 1 |
@@ -20,6 +21,7 @@ pub mod audience;
 pub mod check;
 pub mod commands;
 pub mod definition;
+pub mod dkim;
 pub mod kit;
 pub mod launch;
 pub mod links;

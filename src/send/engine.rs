@@ -14,6 +14,7 @@
 //! connections, so neither the templates nor the database make a message miss its slot.
 
 use super::clock::Clock;
+use super::domains::{self, Admit, Domains};
 use super::eligibility;
 use super::outcome::{self, Backoff, Failure, Outcome, Phase};
 use super::pace::{Pace, Quota, unix_micros};
@@ -120,6 +121,7 @@ pub struct Sender {
     connections: usize,
     pub counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
+    domains: Arc<std::sync::Mutex<Domains>>,
 }
 
 impl Sender {
@@ -130,6 +132,7 @@ impl Sender {
             config.sending.retry_cap,
             config.sending.max_attempts,
         );
+        let domains = Domains::new(domains::limits(&config.sending.domains));
         Self {
             store,
             config,
@@ -143,6 +146,7 @@ impl Sender {
             connections,
             counters: Arc::default(),
             stop: Arc::default(),
+            domains: Arc::new(std::sync::Mutex::new(domains)),
         }
     }
 
@@ -188,21 +192,29 @@ impl Sender {
         tasks.spawn(prepare(
             self.store.clone(),
             job_rx,
-            ready_tx,
+            ready_tx.clone(),
             self.stop.clone(),
             journal_tx.clone(),
             self.clock,
         ));
+        // Messages waiting for their domain's turn come back through the ready queue;
+        // a weak handle, so that the queue still closes when the preparer is done.
+        let held = ready_tx.downgrade();
+        drop(ready_tx);
         for _ in 0..self.connections {
             let transport = Transport::new(&transport)?;
             tasks.spawn(connection_task(
                 transport,
-                wire.clone(),
-                ready_rx.clone(),
-                self.stop.clone(),
-                journal_tx.clone(),
-                self.clock,
-                self.backoff,
+                Lane {
+                    wire: wire.clone(),
+                    ready: ready_rx.clone(),
+                    held: held.clone(),
+                    domains: self.domains.clone(),
+                    stop: self.stop.clone(),
+                    journal: journal_tx.clone(),
+                    clock: self.clock,
+                    backoff: self.backoff,
+                },
             ));
         }
 
@@ -337,7 +349,8 @@ impl Sender {
                 continue;
             }
             let state = self.store.queue_state(only, self.clock.now()).await?;
-            if until_idle && state.due == 0 && state.in_flight == 0 {
+            let turns_ahead = self.domains.lock().is_ok_and(|d| d.waiting(unix_micros()));
+            if until_idle && state.due == 0 && state.in_flight == 0 && !turns_ahead {
                 return Ok(());
             }
             tokio::time::sleep(IDLE_POLL).await;
@@ -541,25 +554,79 @@ async fn prepare(
     }
 }
 
-async fn connection_task(
-    mut transport: Transport,
+/// What a connection works with besides its transport.
+struct Lane {
     wire: Arc<WireLog>,
     ready: Arc<tokio::sync::Mutex<mpsc::Receiver<Ready>>>,
+    /// Where a message held for its domain's turn goes back when the turn comes.
+    held: mpsc::WeakSender<Ready>,
+    domains: Arc<std::sync::Mutex<Domains>>,
     stop: Arc<AtomicBool>,
     journal: mpsc::Sender<Write>,
     clock: Clock,
     backoff: Backoff,
-) {
+}
+
+/// The recipient's domain, as the per-domain pacing knows it.
+fn recipient_domain(envelope_to: &str) -> String {
+    envelope_to
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d)
+        .to_ascii_lowercase()
+}
+
+impl Lane {
+    /// Carries out the domain's answer: `Some` if the message goes now; otherwise it
+    /// waits for its turn, in memory or back in the queue, and `None`.
+    async fn take_turn(&self, admit: Admit, ready: Ready) -> Option<Ready> {
+        let turn = match admit {
+            Admit::Go => return Some(ready),
+            Admit::Hold(turn) | Admit::Postpone(turn) => turn,
+        };
+        let wait = Duration::from_micros((turn - unix_micros()).max(0) as u64);
+        if let Admit::Postpone(_) = admit {
+            let due_at = self.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
+            let done = Done::of(&ready.job.claimed, Fate::Deferred { due_at });
+            let _ = self.journal.send(Write::Done(vec![done])).await;
+            return None;
+        }
+        let held = self.held.clone();
+        let journal = self.journal.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let back = match held.upgrade() {
+                Some(tx) => tx.send(ready).await.err().map(|e| e.0),
+                None => Some(ready),
+            };
+            // The sender is stopping: the message goes back to the queue untouched.
+            if let Some(r) = back {
+                let done = Done::of(&r.job.claimed, Fate::Released);
+                let _ = journal.send(Write::Done(vec![done])).await;
+            }
+        });
+        None
+    }
+}
+
+async fn connection_task(mut transport: Transport, lane: Lane) {
     transport.warm_up().await;
     loop {
-        let Some(Ready { job, message }) = ready.lock().await.recv().await else {
+        let Some(ready) = lane.ready.lock().await.recv().await else {
             break;
+        };
+        let domain = recipient_domain(&ready.message.envelope_to);
+        let admit = match lane.domains.lock() {
+            Ok(mut d) => d.admit(&domain, ready.job.claimed.delivery_id, unix_micros()),
+            Err(_) => Admit::Go,
+        };
+        let Some(Ready { job, message }) = lane.take_turn(admit, ready).await else {
+            continue;
         };
         let c = &job.claimed;
         let done = |fate| Write::Done(vec![Done::of(c, fate)]);
         let waiting = std::time::Instant::now();
-        if !wait_for_slot(&job, &stop).await {
-            if journal.send(done(Fate::Released)).await.is_err() {
+        if !wait_for_slot(&job, &lane.stop).await {
+            if lane.journal.send(done(Fate::Released)).await.is_err() {
                 break;
             }
             continue;
@@ -572,7 +639,7 @@ async fn connection_task(
                 &message.envelope_to,
                 &message.message_id,
                 &message.bytes,
-                &mut || Box::pin(wire.record(c.delivery_id)),
+                &mut || Box::pin(lane.wire.record(c.delivery_id)),
             )
             .await;
         metrics::histogram!("reconsent_send_seconds").record(sending.elapsed());
@@ -580,17 +647,34 @@ async fn connection_task(
             Ok(()) => Fate::Sent {
                 message_id: message.message_id.clone(),
                 content_sha256: message.content_sha256.clone(),
-                ledger: Box::new(message.ledger_entry(clock.now())),
+                ledger: Box::new(message.ledger_entry(lane.clock.now())),
             },
             Err((failure, phase)) => {
-                let outcome = outcome::classify(&failure, phase, (c.attempts + 1) as u32, &backoff);
+                let outcome =
+                    outcome::classify(&failure, phase, (c.attempts + 1) as u32, &lane.backoff);
+                if let Outcome::SlowDown(why) = &outcome {
+                    tracing::info!(domain = %domain, why = %why, "the domain asks to slow down");
+                    let admit = match lane.domains.lock() {
+                        Ok(mut d) => {
+                            d.deferred(&domain, c.delivery_id, unix_micros(), job.kit.per_second())
+                        }
+                        Err(_) => Admit::Postpone(unix_micros() + 60_000_000),
+                    };
+                    let admit = if admit == Admit::Go {
+                        Admit::Hold(unix_micros())
+                    } else {
+                        admit
+                    };
+                    lane.take_turn(admit, Ready { job, message }).await;
+                    continue;
+                }
                 if matches!(outcome, Outcome::PauseCampaign(_)) {
                     job.paused.store(true, Ordering::Relaxed);
                 }
-                fate_of(outcome, &failure, phase, clock, &job.kit)
+                fate_of(outcome, &failure, phase, lane.clock, &job.kit)
             }
         };
-        if journal.send(done(fate)).await.is_err() {
+        if lane.journal.send(done(fate)).await.is_err() {
             break;
         }
     }
@@ -617,6 +701,10 @@ fn fate_of(outcome: Outcome, failure: &Failure, phase: Phase, clock: Clock, kit:
         Outcome::Unknown(error) => Fate::Unknown { error },
         Outcome::PauseCampaign(reason) => Fate::PauseCampaign {
             reason: pause_message(&reason),
+        },
+        // The connection gives these their domain's turn; a minute is the fallback.
+        Outcome::SlowDown(_) => Fate::Deferred {
+            due_at: now + chrono::Duration::minutes(1),
         },
     }
 }
@@ -671,7 +759,7 @@ async fn journal(
                     for d in finished {
                         let counter = match &d.fate {
                             Fate::Sent { .. } => Some(&counters.sent),
-                            Fate::Retry { .. } => Some(&counters.retried),
+                            Fate::Retry { .. } | Fate::Deferred { .. } => Some(&counters.retried),
                             Fate::Bounced { .. } => Some(&counters.bounced),
                             Fate::Failed { .. } => Some(&counters.failed),
                             Fate::Unknown { .. } => Some(&counters.unknown),

@@ -41,10 +41,14 @@ pub enum Outcome {
     Failed(String),
     /// The server may or may not have taken it: counted, never resent in this wave.
     Unknown(String),
-    /// The server refuses the sender (5.7.x / 4.7.x: policy, DMARC, authentication,
-    /// reputation): the campaign stops until the marketer fixes it; the message goes
-    /// back to the queue and the recipient is not blamed.
+    /// The server refuses the sender for good (5.7.x: policy, DMARC, authentication):
+    /// the campaign stops until the marketer fixes it; the message goes back to the
+    /// queue and the recipient is not blamed.
     PauseCampaign(String),
+    /// The recipient's domain asks us to slow down (421 after the greeting, or 4.7.x:
+    /// rate limits, reputation, greylisting by policy): that domain's pace halves and
+    /// the message waits for its turn; it is not an attempt and nobody is blamed.
+    SlowDown(String),
 }
 
 /// Retry policy: capped exponential backoff.
@@ -120,7 +124,10 @@ pub fn classify(failure: &Failure, phase: Phase, attempts: u32, backoff: &Backof
             let said = format!("{code} {}", text.trim());
             let enhanced = enhanced_code(text);
             match (code / 100, enhanced) {
-                (4 | 5, Some((_, 7, _))) => Outcome::PauseCampaign(said),
+                (4, Some((_, 7, _))) => Outcome::SlowDown(said),
+                // A 421 greeting is the server's, not a domain's: retried like any 4xx.
+                (4, _) if *code == 421 && phase != Phase::Connect => Outcome::SlowDown(said),
+                (5, Some((_, 7, _))) => Outcome::PauseCampaign(said),
                 (5, Some((_, 1, _))) => Outcome::Bounced(said),
                 // 550/551/553 without an enhanced code are the classic "no such user" replies
                 // at RCPT; elsewhere, a bare 5xx says nothing about the address.
@@ -200,8 +207,21 @@ mod tests {
                 reply(451, "4.7.1 Greylisted, try again"),
                 Envelope,
                 1,
-                "pause",
+                "slow down",
             ),
+            (
+                reply(450, "4.7.0 Too many messages from your IP, slow down"),
+                Envelope,
+                8,
+                "slow down",
+            ),
+            (
+                reply(421, "4.7.0 Try again later, closing connection"),
+                Envelope,
+                1,
+                "slow down",
+            ),
+            (reply(421, "Rate limit exceeded"), Body, 1, "slow down"),
             (
                 reply(421, "4.4.2 Too many connections"),
                 Connect,
@@ -225,6 +245,7 @@ mod tests {
                 Outcome::Failed(_) => "failed",
                 Outcome::Unknown(_) => "unknown",
                 Outcome::PauseCampaign(_) => "pause",
+                Outcome::SlowDown(_) => "slow down",
             };
             assert_eq!(
                 kind, want,
@@ -235,7 +256,8 @@ mod tests {
 
     #[test]
     fn greylisting_is_retried_not_paused_when_it_is_not_a_policy_code() {
-        // 4.7.x pauses; a plain 450 at RCPT (classic greylisting without enhanced code) retries.
+        // 4.7.x slows the domain down; a plain 450 at RCPT (classic greylisting without
+        // an enhanced code) retries.
         let got = classify(&reply(450, "Greylisted"), Envelope, 1, &Backoff::default());
         assert!(matches!(got, Outcome::Retry { .. }), "{got:?}");
     }

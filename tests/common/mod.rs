@@ -97,8 +97,13 @@ impl Sandbox {
     /// An initialised base with the example contacts, and the shipped campaign and
     /// templates copied in, the campaign sending at `rate`.
     pub fn with_campaign(rate: &str) -> Self {
+        Self::with_contacts(rate, &examples())
+    }
+
+    /// As [`Sandbox::with_campaign`], with the contacts of `csv` instead of the examples.
+    pub fn with_contacts(rate: &str, csv: &Path) -> Self {
         let sb = Self::new();
-        sb.ok(&["import", examples().to_str().unwrap()]);
+        sb.ok(&["import", csv.to_str().unwrap()]);
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         copy_dir(&root.join("templates"), &sb.path("templates"));
         std::fs::create_dir_all(sb.path("campaigns")).unwrap();

@@ -48,6 +48,10 @@ pub enum Fate {
     },
     /// Held but never handed to a server (the campaign was paused or the sender stopped).
     Released,
+    /// Back to the queue until `due_at`, its recipient domain's turn: not an attempt.
+    Deferred {
+        due_at: Instant,
+    },
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

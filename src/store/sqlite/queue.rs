@@ -369,6 +369,16 @@ async fn record_other(
     match fate {
         Fate::Sent { .. } => {}
         Fate::Released => release(conn, &[delivery_id]).await?,
+        Fate::Deferred { due_at } => {
+            sqlx::query(
+                "UPDATE deliveries SET state = 'queued', worker = NULL, lease_until = NULL, \
+                 due_at = ? WHERE id = ?",
+            )
+            .bind(due_at.timestamp())
+            .bind(delivery_id)
+            .execute(&mut *conn)
+            .await?;
+        }
         Fate::Retry { due_at, error } => {
             set("retry", error, Some(due_at.timestamp()))
                 .execute(&mut *conn)
