@@ -150,7 +150,7 @@ fn ledger_entry(
         .and_then(|w| campaign.waves.get(w))
         .map_or_else(|| "thank-you".to_string(), |w| w.name.clone());
     LedgerEntry {
-        event: effect.ledger_event.into(),
+        event: effect.ledger_event,
         at: now,
         campaign: Some(campaign.name.clone()),
         wave: Some(wave),
