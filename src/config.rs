@@ -302,6 +302,8 @@ mod tests {
         assert_eq!(c.webhooks.keep_undelivered, Span::days(30));
         assert_eq!(c.secrets.tombstone_key_file, None);
         assert_eq!(c.purge.scrub_every, Span::Seconds(3_600));
+        assert_eq!(c.bounces.every, Span::Seconds(300));
+        assert_eq!(c.bounces.mailbox, None);
     }
 
     #[test]
@@ -397,6 +399,13 @@ mod tests {
             ("[web]\nrate_per_ip = \"fast\"", "fast"),
             ("[web]\nburst = -1", "-1"),
             ("[web]\nburst = 0", "web.burst"),
+            (
+                "[bounces]\nreturn_path = \"bounces\"",
+                "bounces.return_path",
+            ),
+            ("[bounces]\nmailbox = \"pop3://x\"", "bounces.mailbox"),
+            ("[bounces]\nevery = \"often\"", "often"),
+            ("[bounces.ses]\ncertficate_file = \"x\"", "certficate_file"),
         ];
         for (text, fragment) in cases {
             let err = format!("{:#}", load(text, &[]).unwrap_err());

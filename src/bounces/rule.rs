@@ -6,8 +6,8 @@
 //! | soft bounce (full, greylisted, refused for now) | counted | nothing: the next wave tries again | nothing |
 //! | complaint (the person pressed "spam") | counted | withdrawn: suppressed, reminders cancelled, queued for deletion at once | `contact.complained`, `contact.queued_for_deletion` |
 
-use crate::domain::LedgerEvent;
 use super::report::{Action, Status};
+use crate::domain::LedgerEvent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
