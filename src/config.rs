@@ -312,6 +312,8 @@ mod tests {
         assert_eq!(c.webhooks.keep_undelivered, Span::days(30));
         assert_eq!(c.secrets.tombstone_key_file, None);
         assert_eq!(c.purge.scrub_every, Span::Seconds(3_600));
+        assert_eq!(c.bounces.every, Span::Seconds(300));
+        assert_eq!(c.bounces.mailbox, None);
         assert!(c.sending.domains.is_empty());
         let c = load(
             "[sending.domains]\n\"wp.pl\" = \"5/s\"\n\"gmail.com\" = \"1200/min\"\n",
@@ -416,6 +418,13 @@ mod tests {
             ("[web]\nburst = -1", "-1"),
             ("[web]\nburst = 0", "web.burst"),
             ("[sending.domains]\n\"wp.pl\" = \"fast\"", "fast"),
+            (
+                "[bounces]\nreturn_path = \"bounces\"",
+                "bounces.return_path",
+            ),
+            ("[bounces]\nmailbox = \"pop3://x\"", "bounces.mailbox"),
+            ("[bounces]\nevery = \"often\"", "often"),
+            ("[bounces.ses]\ncertficate_file = \"x\"", "certficate_file"),
         ];
         for (text, fragment) in cases {
             let err = format!("{:#}", load(text, &[]).unwrap_err());

@@ -15,12 +15,13 @@
 //! | [`purge`] | deadline → deletion queue → erasure with tombstone; `forget` on request |
 //! | [`send`] | the sending pipeline: claim (each message checked again: still lawful?), render, a throttle shared through the database, SMTP or `.eml`, every fate recorded; requests and thank-you mails |
 //! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click decided in one write transaction, the ledger entries they write; timeouts, a limit per client address, trusted proxies; `/admin` (the marketers' dashboard), `/api` and `/metrics` behind the admin token |
+//! | [`bounces`] | bounces and complaints after sending: VERP return paths, DSN (RFC 3464) and ARF (RFC 5965) reports from an IMAP or Maildir mailbox, the relays' signed webhooks (SES, Postmark, Mailgun, SendGrid), each event applied once |
 //! | [`webhooks`] | the outbox of events for the shop, signed, retried, in order per contact |
 //! | [`cli`] | the `reconsent` command: parses arguments, says what happened for people or as `--json` |
 //! | [`print`] | the one place that prints: user text escaped so it cannot drive a terminal; a closed pipe is not a crash |
 //!
-//! Business rules live in `policy`, `import`, `campaign`, `send::eligibility` and
-//! `web::decide`; the store only reads and writes.
+//! Business rules live in `policy`, `import`, `campaign`, `send::eligibility`,
+//! `web::decide` and `bounces::rule`; the store only reads and writes.
 
 #![forbid(unsafe_code)]
 

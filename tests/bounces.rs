@@ -99,6 +99,11 @@ fn a_maildir_of_reports_is_applied_once_and_what_follows_respects_it() {
     let mailbox = format!("maildir://{}", inbox.display());
     let before = sb.wave(0);
 
+    // Without a mailbox, the command says what to set.
+    let none = sb.run(&["bounces", "fetch"]);
+    assert_eq!(none.code, 1);
+    assert!(none.stderr.contains("[bounces] mailbox"), "{}", none.stderr);
+
     let first = sb.fetch(&mailbox, None);
     assert_eq!(counts(&first), [1, 1, 1, 0, 1, 2], "{first:#}");
     assert_eq!(
@@ -284,4 +289,29 @@ fn a_fetch_killed_half_way_loses_nothing_and_applies_nothing_twice() {
             .count();
         assert_eq!(bounced, 1, "{}", s.to);
     }
+}
+
+/// `serve` reads the mailbox by itself, every `[bounces] every`.
+#[test]
+fn serve_reads_the_bounce_mailbox_by_itself() {
+    let (sb, sent) = sent("");
+    let inbox = sb.path("bounces");
+    deliver(&inbox, "1", &junk("j"));
+    let mailbox = format!("maildir://{}", inbox.display());
+    let _server = common::admin::serve(
+        &sb,
+        &[
+            ("RECONSENT__BOUNCES__MAILBOX", mailbox.as_str()),
+            ("RECONSENT__BOUNCES__EVERY", "1s"),
+        ],
+    );
+    let s = &sent[0];
+    deliver(&inbox, "2", &dsn("d", &s.mail_from, &s.to, "5.1.1", None));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&inbox, "Processed") < 1 {
+        assert!(Instant::now() < deadline, "serve did not read the mailbox");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(late(&sb.wave(0)), [1, 0, 0]);
+    assert_eq!((count(&inbox, ""), count(&inbox, "Unmatched")), (0, 1));
 }

@@ -319,7 +319,24 @@ async fn postmark_bounces_and_spam_complaints() {
 async fn mailgun_failed_and_complained_events() {
     let (sb, sent) = sent("");
     let key = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0";
-    let server = serve(&sb, &[("RECONSENT__BOUNCES__MAILGUN__SIGNING_KEY", key)]);
+    // The shop's receiver: a complaint is a withdrawal it must hear of.
+    let shop = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .mount(&shop)
+        .await;
+    let shop_url = format!("{}/hooks", shop.uri());
+    let server = serve(
+        &sb,
+        &[
+            ("RECONSENT__BOUNCES__MAILGUN__SIGNING_KEY", key),
+            ("RECONSENT__WEBHOOKS__URL", shop_url.as_str()),
+            (
+                "RECONSENT__WEBHOOKS__SECRET",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ),
+        ],
+    );
     let (b, c) = (&sent[0], &sent[1]);
     let ts = now_unix().to_string();
     let body = |event: serde_json::Value, token: &str, forge: bool| {

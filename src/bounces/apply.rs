@@ -7,7 +7,7 @@ use super::rule::{self, DeletionDue, EventKind};
 use crate::campaign::Campaign;
 use crate::config::Config;
 use crate::domain::Instant;
-use crate::store::{LateApplied, LateTarget, LateWrite, LedgerEntry, Store};
+use crate::store::{LateApplied, LateWrite, LedgerEntry, Store};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -73,16 +73,22 @@ impl<'a> Applier<'a> {
             Some(DeletionDue::AfterGrace) => campaign.grace.after(now),
             Some(DeletionDue::Now) | None => now,
         };
-        let ledger = ledger_entry(
-            &campaign,
-            &target,
-            source,
-            report_key,
-            event,
-            &effect,
-            self.config,
-            now,
-        );
+        let ledger = LedgerEntry {
+            event: effect.ledger_event,
+            at: now,
+            campaign: Some(campaign.name.clone()),
+            wave: Some(wave_name(&campaign, target.wave)),
+            message_id: Some(target.message_id.clone()),
+            policy_version: self.config.policy.version(),
+            detail: Some(serde_json::json!({
+                "late": event.kind.as_str(),
+                "source": source.as_str(),
+                "status": event.status,
+                "diagnostic": event.detail,
+                "report": report_key,
+            })),
+            ..Default::default()
+        };
         let bounced = effect.bounced.then(|| bounce_error(source, event));
         let write = LateWrite {
             event_key: &event_key,
@@ -134,35 +140,10 @@ fn bounce_error(source: Source, event: &Event) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn ledger_entry(
-    campaign: &Campaign,
-    target: &LateTarget,
-    source: Source,
-    report_key: &str,
-    event: &Event,
-    effect: &rule::Effect,
-    config: &Config,
-    now: Instant,
-) -> LedgerEntry {
-    let wave = usize::try_from(target.wave)
+/// The wave's name as the ledger's `requested` entries give it.
+fn wave_name(campaign: &Campaign, wave: i64) -> String {
+    usize::try_from(wave)
         .ok()
         .and_then(|w| campaign.waves.get(w))
-        .map_or_else(|| "thank-you".to_string(), |w| w.name.clone());
-    LedgerEntry {
-        event: effect.ledger_event.into(),
-        at: now,
-        campaign: Some(campaign.name.clone()),
-        wave: Some(wave),
-        message_id: Some(target.message_id.clone()),
-        policy_version: config.policy.version(),
-        detail: Some(serde_json::json!({
-            "late": event.kind.as_str(),
-            "source": source.as_str(),
-            "status": event.status,
-            "diagnostic": event.detail,
-            "report": report_key,
-        })),
-        ..Default::default()
-    }
+        .map_or_else(|| "thank-you".to_string(), |w| w.name.clone())
 }

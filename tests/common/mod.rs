@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod bounces;
+pub mod dovecot;
 pub mod servers;
 
 use assert_cmd::Command;

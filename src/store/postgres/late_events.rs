@@ -99,7 +99,7 @@ async fn write_effects(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(t.contact_id)
-    .bind(&e.event)
+    .bind(e.event.as_str())
     .bind(e.at.timestamp())
     .bind(&e.campaign)
     .bind(&e.wave)
