@@ -28,7 +28,7 @@ async fn cancel_reminders(
 ) -> Result<()> {
     sqlx::query(
         "UPDATE deliveries SET state = 'cancelled', last_error = 'answered before this was sent' \
-         WHERE contact_id = ? AND campaign_id = ? AND wave >= 0 AND state IN ('queued', 'retry')",
+         WHERE contact_id = ? AND +campaign_id = ? AND wave >= 0 AND state IN ('queued', 'retry')",
     )
     .bind(contact_id)
     .bind(campaign_id)
@@ -56,8 +56,10 @@ impl SqliteStore {
         let Some(row) = row else { return Ok(None) };
         let contact = stored_from_row(&row)?;
         let rows = sqlx::query(
+            // `+campaign_id`: without it SQLite walks the funnel index over the whole
+            // campaign (every delivery of it, per answer) instead of the contact's few.
             "SELECT wave, state, message_id, content_sha256, sent_at FROM deliveries \
-             WHERE campaign_id = ? AND contact_id = ? AND wave >= 0 ORDER BY wave DESC",
+             WHERE +campaign_id = ? AND contact_id = ? AND wave >= 0 ORDER BY wave DESC",
         )
         .bind(campaign.id)
         .bind(contact.id)
@@ -102,7 +104,7 @@ impl SqliteStore {
         let mut tx = self.writer.begin().await?;
         let views: Option<i64> = sqlx::query_scalar(
             "UPDATE deliveries SET views = views + 1 WHERE id = \
-             (SELECT id FROM deliveries WHERE campaign_id = ? AND contact_id = ? AND wave >= 0 \
+             (SELECT id FROM deliveries WHERE +campaign_id = ? AND contact_id = ? AND wave >= 0 \
               ORDER BY state IN ('sent', 'unknown') DESC, wave DESC LIMIT 1) RETURNING views",
         )
         .bind(campaign_id)
