@@ -74,7 +74,7 @@ impl<'a> Applier<'a> {
             Some(DeletionDue::Now) | None => now,
         };
         let ledger = LedgerEntry {
-            event: effect.ledger_event.into(),
+            event: effect.ledger_event,
             at: now,
             campaign: Some(campaign.name.clone()),
             wave: Some(wave_name(&campaign, target.wave)),

@@ -7,6 +7,7 @@
 //! | complaint (the person pressed "spam") | counted | withdrawn: suppressed, reminders cancelled, queued for deletion at once | `contact.complained`, `contact.queued_for_deletion` |
 
 use super::report::{Action, Status};
+use crate::domain::LedgerEvent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,8 +39,7 @@ pub enum DeletionDue {
 /// What the store writes for one event, beside counting it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Effect {
-    /// The ledger's event name.
-    pub ledger_event: &'static str,
+    pub ledger_event: LedgerEvent,
     /// The delivery is marked `bounced`.
     pub bounced: bool,
     /// The suppression's (and the deletion queue's) reason.
@@ -54,7 +54,7 @@ pub struct Effect {
 pub fn effect(kind: EventKind) -> Effect {
     match kind {
         EventKind::HardBounce => Effect {
-            ledger_event: "bounced",
+            ledger_event: LedgerEvent::Bounced,
             bounced: true,
             suppress: Some("hard_bounce"),
             withdraw: false,
@@ -62,7 +62,7 @@ pub fn effect(kind: EventKind) -> Effect {
             webhook: None,
         },
         EventKind::SoftBounce => Effect {
-            ledger_event: "soft_bounced",
+            ledger_event: LedgerEvent::SoftBounced,
             bounced: false,
             suppress: None,
             withdraw: false,
@@ -72,7 +72,7 @@ pub fn effect(kind: EventKind) -> Effect {
         // A complaint is the strongest "no" there is: a mailbox provider will stop taking
         // this sender's mail if it goes on.
         EventKind::Complaint => Effect {
-            ledger_event: "withdrawn",
+            ledger_event: LedgerEvent::Withdrawn,
             bounced: false,
             suppress: Some("complaint"),
             withdraw: true,
@@ -135,7 +135,7 @@ mod tests {
         let cases = [
             (
                 EventKind::HardBounce,
-                "bounced",
+                LedgerEvent::Bounced,
                 true,
                 Some("hard_bounce"),
                 false,
@@ -144,7 +144,7 @@ mod tests {
             ),
             (
                 EventKind::SoftBounce,
-                "soft_bounced",
+                LedgerEvent::SoftBounced,
                 false,
                 None,
                 false,
@@ -153,7 +153,7 @@ mod tests {
             ),
             (
                 EventKind::Complaint,
-                "withdrawn",
+                LedgerEvent::Withdrawn,
                 false,
                 Some("complaint"),
                 true,

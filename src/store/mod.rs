@@ -10,7 +10,7 @@
 
 mod delegate;
 mod postgres;
-mod records;
+pub(crate) mod records;
 mod sqlite;
 mod url;
 mod wire_log;
@@ -18,10 +18,10 @@ mod wire_log;
 pub use delegate::{ImportTx, LaunchTx, Store};
 pub use postgres::PgStore;
 pub use records::{
-    AnswerContext, AnswerCounts, AnswerWrite, Answered, CampaignRow, Change, Claimed, Due, DueDay,
-    Erasure, Fate, LateApplied, LateCounts, LateTarget, LateWrite, LedgerEntry, NewConsent,
-    OutboxEvent, Outcome, QueueState, RateBy, RateRow, RequestDelivery, SlotRequest, StageCursor,
-    StoredContact, Tombstone,
+    AnswerContext, AnswerCounts, AnswerWrite, Answered, CampaignRow, Change, Claimed, Counters,
+    Due, DueDay, Erasure, Fate, LateApplied, LateCounts, LateTarget, LateWrite, LedgerEntry,
+    NewConsent, OutboxEvent, Outcome, QueueState, RateBy, RateRow, RequestDelivery, SlotRequest,
+    StageCursor, StoredContact, Tombstone,
 };
 pub use sqlite::SqliteStore;
 pub use url::DatabaseUrl;

@@ -17,11 +17,11 @@ pub use campaigns::LaunchTx;
 pub use wire::FileWireLog;
 
 use crate::domain::{
-    ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, Locale, from_unix,
+    ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, LedgerEvent, Locale,
+    from_unix,
 };
-use crate::secrets::{
-    KEY_FILE, KEY_LEN, LINK_KEY, Secrets, TOMBSTONE_KEY, read_key_file, stored_path,
-};
+use crate::secrets::{KEY_FILE, Secrets, TOMBSTONE_KEY};
+use crate::store::records::secrets_from_rows;
 use crate::store::{LedgerEntry, StageCursor, StoredContact, Tombstone};
 use anyhow::{Context, Result, bail};
 use sqlx::sqlite::{
@@ -202,21 +202,7 @@ impl SqliteStore {
             .await?
             .into_iter()
             .collect();
-        let key = |name: &str| -> Result<[u8; KEY_LEN]> {
-            rows.get(name)
-                .with_context(|| format!("the database has no {name}: run `reconsent init`"))?
-                .as_slice()
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("the stored {name} is damaged"))
-        };
-        let tombstone_key = match (rows.get(TOMBSTONE_KEY), rows.get(KEY_FILE)) {
-            (None, Some(path)) => read_key_file(&stored_path(path))?,
-            _ => key(TOMBSTONE_KEY)?,
-        };
-        Ok(Secrets {
-            link_key: key(LINK_KEY)?,
-            tombstone_key,
-        })
+        secrets_from_rows(&rows)
     }
 
     pub async fn count_contacts(&self) -> Result<i64> {
@@ -298,7 +284,12 @@ impl SqliteStore {
             .map(|r| {
                 let detail: Option<String> = r.try_get("detail")?;
                 Ok(LedgerEntry {
-                    event: r.try_get("event")?,
+                    event: {
+                        let e: String = r.try_get("event")?;
+                        LedgerEvent::parse(&e).ok_or_else(|| {
+                            anyhow::anyhow!("a ledger entry has the unknown event '{e}'")
+                        })?
+                    },
                     at: from_unix(r.try_get("at")?),
                     campaign: r.try_get("campaign")?,
                     wave: r.try_get("wave")?,
@@ -667,7 +658,7 @@ pub(super) async fn insert_ledger_rows(
         );
         qb.push_values(chunk, |mut b, (id, e)| {
             b.push_bind(*id)
-                .push_bind(e.event.clone())
+                .push_bind(e.event.as_str())
                 .push_bind(e.at.timestamp())
                 .push_bind(e.campaign.clone())
                 .push_bind(e.wave.clone())
