@@ -47,6 +47,24 @@ async fn stores(dir: &tempfile::TempDir) -> Vec<(String, Store)> {
     out
 }
 
+/// An import of `emails` under way, and the ids it gave them.
+async fn importing(
+    store: &Store,
+    emails: &[&str],
+    now: reconsent::domain::Instant,
+) -> (
+    reconsent::store::ImportTx,
+    std::collections::HashMap<String, i64>,
+) {
+    let people: Vec<Contact> = emails.iter().map(|e| contact(e)).collect();
+    let mut import = store.begin_import().await.unwrap();
+    let ids = import
+        .insert(&people.iter().collect::<Vec<_>>(), now)
+        .await
+        .unwrap();
+    (import, ids)
+}
+
 fn uuid_like() -> String {
     format!(
         "{}_{}",
@@ -64,15 +82,12 @@ async fn each_backend_imports_launches_claims_once_and_shares_one_rate() {
     let now = parse_instant("2026-03-01T10:00:00Z").unwrap();
     for (backend, store) in stores(&dir).await {
         // Import: three contacts and their ledger, all in one transaction.
-        let people: Vec<Contact> = ["a@example.com", "b@example.com", "c@example.com"]
-            .into_iter()
-            .map(contact)
-            .collect();
-        let mut import = store.begin_import().await.unwrap();
-        let ids = import
-            .insert(&people.iter().collect::<Vec<_>>(), now)
-            .await
-            .unwrap();
+        let (mut import, ids) = importing(
+            &store,
+            &["a@example.com", "b@example.com", "c@example.com"],
+            now,
+        )
+        .await;
         let entries: Vec<(i64, LedgerEntry)> = ids
             .values()
             .map(|id| {
@@ -220,15 +235,7 @@ async fn each_backend_applies_a_late_event_once() {
     let dir = tempfile::tempdir().unwrap();
     let now = parse_instant("2026-03-01T10:00:00Z").unwrap();
     for (backend, store) in stores(&dir).await {
-        let people: Vec<Contact> = ["x@example.com", "y@example.com"]
-            .into_iter()
-            .map(contact)
-            .collect();
-        let mut import = store.begin_import().await.unwrap();
-        let ids = import
-            .insert(&people.iter().collect::<Vec<_>>(), now)
-            .await
-            .unwrap();
+        let (import, ids) = importing(&store, &["x@example.com", "y@example.com"], now).await;
         import.commit().await.unwrap();
         let mut launch = store.begin_launch().await.unwrap();
         let campaign = launch
