@@ -47,6 +47,24 @@ async fn stores(dir: &tempfile::TempDir) -> Vec<(String, Store)> {
     out
 }
 
+/// An import of `emails` under way, and the ids it gave them.
+async fn importing(
+    store: &Store,
+    emails: &[&str],
+    now: reconsent::domain::Instant,
+) -> (
+    reconsent::store::ImportTx,
+    std::collections::HashMap<String, i64>,
+) {
+    let people: Vec<Contact> = emails.iter().map(|e| contact(e)).collect();
+    let mut import = store.begin_import().await.unwrap();
+    let ids = import
+        .insert(&people.iter().collect::<Vec<_>>(), now)
+        .await
+        .unwrap();
+    (import, ids)
+}
+
 fn uuid_like() -> String {
     format!(
         "{}_{}",
@@ -64,15 +82,12 @@ async fn each_backend_imports_launches_claims_once_and_shares_one_rate() {
     let now = parse_instant("2026-03-01T10:00:00Z").unwrap();
     for (backend, store) in stores(&dir).await {
         // Import: three contacts and their ledger, all in one transaction.
-        let people: Vec<Contact> = ["a@example.com", "b@example.com", "c@example.com"]
-            .into_iter()
-            .map(contact)
-            .collect();
-        let mut import = store.begin_import().await.unwrap();
-        let ids = import
-            .insert(&people.iter().collect::<Vec<_>>(), now)
-            .await
-            .unwrap();
+        let (mut import, ids) = importing(
+            &store,
+            &["a@example.com", "b@example.com", "c@example.com"],
+            now,
+        )
+        .await;
         let entries: Vec<(i64, LedgerEntry)> = ids
             .values()
             .map(|id| {
@@ -207,6 +222,134 @@ async fn each_backend_imports_launches_claims_once_and_shares_one_rate() {
             [LedgerEvent::Imported, LedgerEvent::Requested],
             "{backend}"
         );
+        store.close().await;
+    }
+}
+
+/// A late bounce and a complaint, each written once however often it comes, on each
+/// backend: the delivery found by its Message-ID's token, the counts per wave, the
+/// ledger, the suppression, and the reminders of who complained cancelled.
+#[tokio::test]
+async fn each_backend_applies_a_late_event_once() {
+    use reconsent::store::{LateApplied, LateCounts, LateWrite};
+    let dir = tempfile::tempdir().unwrap();
+    let now = parse_instant("2026-03-01T10:00:00Z").unwrap();
+    for (backend, store) in stores(&dir).await {
+        let (import, ids) = importing(&store, &["x@example.com", "y@example.com"], now).await;
+        import.commit().await.unwrap();
+        let mut launch = store.begin_launch().await.unwrap();
+        let campaign = launch
+            .create_campaign("late", "def", "sha", "late.toml", "{}", now)
+            .await
+            .unwrap()
+            .expect(&backend);
+        let all: Vec<(i64, ContactClass)> =
+            ids.values().map(|id| (*id, ContactClass::Weak)).collect();
+        launch.enqueue(campaign, 0, &all, now).await.unwrap();
+        launch
+            .enqueue(campaign, 1, &all, now + chrono::Duration::days(7))
+            .await
+            .unwrap();
+        launch.commit().await.unwrap();
+        let lease = now + chrono::Duration::seconds(60);
+        let claimed = store
+            .claim("w", campaign, now, lease, 5, &|_| None)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 2, "{backend}");
+        let token = |i: usize| format!("{i:032x}");
+        let results: Vec<(i64, i64, i64, Fate)> = claimed
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let ledger = LedgerEntry {
+                    event: LedgerEvent::Requested,
+                    at: now,
+                    policy_version: "v1".into(),
+                    ..Default::default()
+                };
+                let message_id = format!("<{}@shop.example>", token(i));
+                let fate = Fate::Sent {
+                    message_id,
+                    content_sha256: "00".into(),
+                    ledger: Box::new(ledger),
+                };
+                (c.delivery_id, c.contact.id, campaign, fate)
+            })
+            .collect();
+        store.journal(&results, &[], now).await.unwrap();
+
+        assert_eq!(
+            store.late_target(&format!("{:032x}", 99)).await.unwrap(),
+            None,
+            "{backend}"
+        );
+        for (i, kind) in [(0, "hard_bounce"), (1, "complaint")] {
+            let target = store.late_target(&token(i)).await.unwrap().expect(&backend);
+            assert_eq!(target.delivery_id, claimed[i].delivery_id, "{backend}");
+            assert_eq!(target.message_id, format!("<{}@shop.example>", token(i)));
+            let ledger = LedgerEntry {
+                event: if i == 0 {
+                    LedgerEvent::Bounced
+                } else {
+                    LedgerEvent::Withdrawn
+                },
+                at: now,
+                policy_version: "v1".into(),
+                ..Default::default()
+            };
+            let key = format!("{kind}:{}", target.delivery_id);
+            let write = LateWrite {
+                event_key: &key,
+                target: &target,
+                kind,
+                source: "mailbox",
+                status: Some("5.1.1"),
+                bounced: (i == 0).then_some("late bounce"),
+                suppress: Some((kind, now)),
+                withdraw: i == 1,
+                webhook: None,
+                ledger: &ledger,
+                at: now,
+            };
+            assert_eq!(
+                store.apply_late_event(&write).await.unwrap(),
+                LateApplied::Applied,
+                "{backend}"
+            );
+            assert_eq!(
+                store.apply_late_event(&write).await.unwrap(),
+                LateApplied::Already,
+                "{backend}"
+            );
+            let events: Vec<LedgerEvent> = store
+                .ledger(target.contact_id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.event)
+                .collect();
+            assert_eq!(events, [LedgerEvent::Requested, ledger.event], "{backend}");
+            assert!(
+                store.is_suppressed(target.contact_id).await.unwrap(),
+                "{backend}"
+            );
+        }
+        let want = LateCounts {
+            hard_bounces: 1,
+            soft_bounces: 0,
+            complaints: 1,
+        };
+        assert_eq!(
+            store.late_counts(campaign).await.unwrap(),
+            vec![(0, want)],
+            "{backend}"
+        );
+        // The complainer's reminder is cancelled; the bounced one's waits (the sender
+        // refuses it at claim, as suppressed).
+        let week = now + chrono::Duration::days(8);
+        let state = store.queue_state(Some(campaign), week).await.unwrap();
+        assert_eq!((state.due, state.later), (1, 0), "{backend}");
         store.close().await;
     }
 }

@@ -91,6 +91,10 @@ column_enum! {
         /// A report of a temporary failure: counted, the address kept.
         SoftBounced => "soft_bounced",
         Erased => "erased",
+        /// A hard bounce reported after sending (DSN, relay webhook).
+        Bounced => "bounced",
+        /// A soft bounce reported after sending: counted, nothing else.
+        SoftBounced => "soft_bounced",
     }
 }
 

@@ -92,27 +92,8 @@ async fn write_effects(
     w: &LateWrite<'_>,
     webhooks: bool,
 ) -> Result<()> {
-    let (t, e, at) = (w.target, w.ledger, w.at.timestamp());
-    sqlx::query(
-        "INSERT INTO ledger (contact_id, event, at, campaign, wave, ip, user_agent, content_sha256, \
-         privacy_sha256, message_id, policy_version, suspect, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(t.contact_id)
-    .bind(e.event.as_str())
-    .bind(e.at.timestamp())
-    .bind(&e.campaign)
-    .bind(&e.wave)
-    .bind(&e.ip)
-    .bind(&e.user_agent)
-    .bind(&e.content_sha256)
-    .bind(&e.privacy_sha256)
-    .bind(&e.message_id)
-    .bind(&e.policy_version)
-    .bind(e.suspect)
-    .bind(e.detail.as_ref().map(|d| d.to_string()))
-    .execute(&mut *conn)
-    .await?;
+    let (t, at) = (w.target, w.at.timestamp());
+    super::contacts::insert_ledger_rows(&mut *conn, &[(t.contact_id, w.ledger)]).await?;
     if let Some(error) = w.bounced {
         sqlx::query("UPDATE deliveries SET state = 'bounced', last_error = $1 WHERE id = $2")
             .bind(error)
@@ -135,24 +116,7 @@ async fn write_effects(
         .await?;
     }
     if let Some((reason, due_at)) = w.suppress {
-        sqlx::query(
-            "INSERT INTO suppressions (contact_id, reason, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(t.contact_id)
-        .bind(reason)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "INSERT INTO deletion_queue (contact_id, reason, queued_at, due_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(t.contact_id)
-        .bind(reason)
-        .bind(at)
-        .bind(due_at.timestamp())
-        .execute(&mut *conn)
-        .await?;
+        super::queue::suppress(&mut *conn, t.contact_id, reason, w.at, due_at).await?;
     }
     if !webhooks {
         return Ok(());
