@@ -3,6 +3,7 @@
 //! (`postgres://USER@HOST:PORT/postgres`).
 
 use reconsent::domain::{Contact, EmailAddress, LedgerEvent, parse_instant};
+use reconsent::policy::ContactClass;
 use reconsent::store::{Fate, LedgerEntry, SlotRequest, Store};
 use std::collections::HashSet;
 
@@ -107,7 +108,8 @@ async fn each_backend_imports_launches_claims_once_and_shares_one_rate() {
             .await
             .unwrap()
             .expect(&backend);
-        let all: Vec<i64> = ids.values().copied().collect();
+        let all: Vec<(i64, ContactClass)> =
+            ids.values().map(|id| (*id, ContactClass::Valid)).collect();
         assert_eq!(launch.enqueue(campaign, 0, &all, now).await.unwrap(), 3);
         assert_eq!(launch.enqueue(campaign, 0, &all, now).await.unwrap(), 0);
         launch.commit().await.unwrap();

@@ -545,7 +545,7 @@ async fn reminder_waves_reach_exactly_the_silent_contacts() {
     // Three waves, a thank-you, a confirmation, a leave and an unsubscribe later, the
     // counters behind the dashboard still agree with a count of the rows.
     let kept = counters_agree(&sb, "spring-reconsent").await;
-    let sent = |wave: i64| kept.deliveries[&(wave, "sent".to_string())];
+    let sent = |wave: i64| kept.deliveries[&(wave, reconsent::domain::DeliveryState::Sent)];
     assert_eq!(
         (sent(1), sent(2)),
         (silent.len() as i64, silent.len() as i64)

@@ -2,8 +2,8 @@
 
 use super::{LaunchTx, PgStore};
 use crate::domain::{CampaignState, Instant, from_unix};
-use crate::store::CampaignRow;
 use crate::policy::ContactClass;
+use crate::store::CampaignRow;
 use anyhow::Result;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
