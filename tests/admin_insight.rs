@@ -8,7 +8,6 @@ use common::admin::*;
 use common::servers;
 use common::*;
 use reconsent::domain::{EmailAddress, parse_instant};
-use reconsent::store::Store;
 use reconsent::tokens::{LinkSigner, Purpose};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -63,9 +62,7 @@ fn example_contacts() -> BTreeMap<String, (String, bool)> {
 
 /// The confirm and leave tokens of every delivered request, by recipient key.
 async fn links(sb: &Sandbox) -> Vec<(String, String, String)> {
-    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = sb.store().await;
     let signer = LinkSigner::new(store.secrets().await.unwrap().link_key);
     let now = parse_instant(NOW).unwrap();
     let tokens = |links: &[serde_json::Value]| -> Vec<String> {
