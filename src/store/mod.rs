@@ -7,6 +7,7 @@
 mod answers;
 mod bonus;
 mod campaigns;
+pub mod copy;
 mod counts;
 mod erasure;
 mod insight;
