@@ -7,7 +7,7 @@ use anyhow::Result;
 use std::process::ExitCode;
 
 pub async fn run(from: &str, to: &str, json: bool) -> Result<ExitCode> {
-    let shown = without_password(to);
+    let shown = crate::store::DatabaseUrl::parse(to)?.describe();
     if !json {
         errln!("Copying the base to {shown}…");
     }
@@ -39,33 +39,4 @@ pub async fn run(from: &str, to: &str, json: bool) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The URL as it may be printed: a password in it becomes `***`.
-fn without_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_password_is_never_printed() {
-        let cases = [
-            (
-                "postgres://u:secret@h:5432/db",
-                "postgres://u:***@h:5432/db",
-            ),
-            ("postgres://u@h/db", "postgres://u@h/db"),
-            ("postgres://h/db", "postgres://h/db"),
-        ];
-        for (url, shown) in cases {
-            assert_eq!(super::without_password(url), shown);
-        }
-    }
 }

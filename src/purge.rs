@@ -7,7 +7,7 @@
 
 use crate::campaign::Campaign;
 use crate::config::Config;
-use crate::domain::{Instant, Span};
+use crate::domain::{CampaignState, Instant, Span};
 use crate::secrets::Secrets;
 use crate::store::{CampaignRow, Erasure, Store, StoredContact};
 use anyhow::Result;
@@ -40,7 +40,7 @@ fn deadline_and_due(row: &CampaignRow) -> Option<(Instant, Instant)> {
 pub async fn close_campaigns(store: &Store, now: Instant) -> Result<u64> {
     let mut queued = 0;
     for row in store.campaigns().await? {
-        if row.state == "cancelled" || store.campaign_closed(row.id).await? {
+        if row.state == CampaignState::Cancelled || store.campaign_closed(row.id).await? {
             continue;
         }
         if let Some((deadline, due)) = deadline_and_due(&row)
@@ -134,7 +134,7 @@ pub async fn purge(
         store.dequeue(&consented).await?;
         report.kept += consented.len() as u64;
         let erased = store.erase(&batch, now).await?;
-        store.restart_log().await?;
+        store.after_erase_batch().await?;
         report.kept += (batch.len() - erased.len()) as u64;
         report.purged += erased.len() as u64;
         metrics::counter!("reconsent_purged_total").increment(erased.len() as u64);
@@ -163,7 +163,7 @@ async fn scrub(store: &Store, now: Instant, when: Scrub) -> Result<()> {
     if in_time && store.scrub_due().await? {
         store.scrub(now).await
     } else {
-        store.checkpoint().await
+        store.settle().await
     }
 }
 
@@ -192,7 +192,7 @@ async fn preview(
         }
     }
     for row in store.campaigns().await? {
-        if row.state == "cancelled" || store.campaign_closed(row.id).await? {
+        if row.state == CampaignState::Cancelled || store.campaign_closed(row.id).await? {
             continue;
         }
         let Some((deadline, due)) = deadline_and_due(&row) else {

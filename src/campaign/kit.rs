@@ -7,7 +7,7 @@ use super::links::{Links, links};
 use super::message::{self, DkimSigner, Envelope};
 use super::render::{RenderInput, Rendered, Renderer};
 use crate::config::Config;
-use crate::domain::{EmailAddress, Instant};
+use crate::domain::{EmailAddress, Instant, LedgerEvent};
 use crate::store::{CampaignRow, Claimed, LedgerEntry, StoredContact};
 use crate::tokens::LinkSigner;
 use crate::web::pages::{Facts, thanks_mail};
@@ -37,7 +37,7 @@ pub struct Outgoing {
     pub bytes: Vec<u8>,
     pub content_sha256: String,
     /// `requested`, or `thanked` for the thank-you after a confirmation.
-    event: &'static str,
+    event: LedgerEvent,
     campaign: String,
     wave: String,
     locale: String,
@@ -49,7 +49,7 @@ impl Outgoing {
     /// The ledger entry of what was sent, exactly (`requested` or `thanked`).
     pub fn ledger_entry(&self, at: Instant) -> LedgerEntry {
         LedgerEntry {
-            event: self.event.into(),
+            event: self.event,
             at,
             campaign: Some(self.campaign.clone()),
             wave: Some(self.wave.clone()),
@@ -127,7 +127,13 @@ impl Kit {
             .waves
             .get(wave)
             .map_or_else(|| wave.to_string(), |w| w.name.clone());
-        self.outgoing(stored, &links, rendered, ("requested", wave), now)
+        self.outgoing(
+            stored,
+            &links,
+            rendered,
+            (LedgerEvent::Requested, wave),
+            now,
+        )
     }
 
     /// The thank-you after a confirmation, with the bonus code: the pool's code drawn
@@ -157,7 +163,7 @@ impl Kit {
             stored,
             &links,
             rendered,
-            ("thanked", "thank-you".into()),
+            (LedgerEvent::Thanked, "thank-you".into()),
             now,
         )
     }
@@ -180,7 +186,7 @@ impl Kit {
         stored: &StoredContact,
         links: &Links,
         rendered: Rendered,
-        (event, wave): (&'static str, String),
+        (event, wave): (LedgerEvent, String),
         now: Instant,
     ) -> Result<Outgoing> {
         let c = &stored.contact;

@@ -54,10 +54,7 @@ impl Sandbox {
 
     /// The store, opened as the commands open it.
     pub async fn store(&self) -> reconsent::store::Store {
-        let address = match &self.db {
-            TestDatabase::Sqlite(path) => path.display().to_string(),
-            TestDatabase::Postgres(db) => db.url.clone(),
-        };
+        let address = self.database_url();
         reconsent::store::Store::open(&address)
             .await
             .unwrap_or_else(|e| panic!("open the store at {address}: {e:#}"))

@@ -214,15 +214,15 @@ pub async fn run(
     to: &str,
     done: &mut (dyn FnMut(&TableCopy) + Send),
 ) -> Result<CopyReport> {
-    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+    use super::DatabaseUrl;
+    let DatabaseUrl::Postgres(_) = DatabaseUrl::parse(to)? else {
         bail!("--to must name a PostgreSQL database (postgres://USER@HOST/NAME), not {to}");
-    }
-    if from.starts_with("postgres://") || from.starts_with("postgresql://") {
+    };
+    let DatabaseUrl::Sqlite(source) = DatabaseUrl::parse(from)? else {
         bail!("`store copy` moves a SQLite base to PostgreSQL; this base is already on PostgreSQL");
-    }
-    let source = super::sqlite_path(from)?;
+    };
     // Opening brings the source's schema up to this version, as any command would.
-    super::Store::open(&source).await?.close().await;
+    super::Store::open(from).await?.close().await;
     super::Store::create(to).await?.close().await;
     copy_base(&source, to, done).await
 }

@@ -92,8 +92,8 @@ fn stored_row(row: &SqliteRow) -> Result<Vec<Stored>> {
             if raw.is_null() {
                 return Ok(Stored::Null);
             }
-            let class = raw.type_info().name().to_string();
-            Ok(match class.as_str() {
+            let class = raw.type_info();
+            Ok(match class.name() {
                 "INTEGER" | "BOOLEAN" => Stored::Int(row.try_get_unchecked(i)?),
                 "REAL" | "NUMERIC" => Stored::Real(row.try_get_unchecked(i)?),
                 "BLOB" => Stored::Blob(row.try_get_unchecked(i)?),

@@ -94,7 +94,7 @@ pub async fn sections(
     let closed = store.campaign_closed(row.id).await.map_err(fail)?;
     let mut silent_day = None;
     if !closed
-        && st.state != "cancelled"
+        && st.state != crate::domain::CampaignState::Cancelled
         && let Ok(c) = Campaign::parse(&row.definition, &row.source_file)
     {
         let due = c.grace.after(c.deadline.at(row.launched_at));

@@ -7,7 +7,7 @@ use super::insight_words;
 use super::{Admin, AdminError, Signed, Words, frame};
 use crate::campaign::status::Status;
 use crate::cli::AuditCounts;
-use crate::domain::Instant;
+use crate::domain::{CampaignState, Instant};
 use crate::policy::ContactClass;
 use crate::web::AppState;
 use axum::extract::State;
@@ -79,13 +79,12 @@ pub fn time_left_text(w: &Words, deadline: &str, now: Instant) -> String {
 }
 
 /// A campaign state as the marketer reads it.
-pub fn state_word(w: &Words, state: &str) -> String {
+pub fn state_word(w: &Words, state: CampaignState) -> String {
     let i = match state {
-        "running" => 0,
-        "paused" => 1,
-        "cancelled" => 2,
-        "completed" => 3,
-        other => return other.to_string(),
+        CampaignState::Running => 0,
+        CampaignState::Paused => 1,
+        CampaignState::Cancelled => 2,
+        CampaignState::Completed => 3,
     };
     w.states[i].to_string()
 }
@@ -248,7 +247,7 @@ fn campaign_card(w: &Words, st: &Status, rate: i64, now: Instant) -> Markup {
             h3 {
                 a href={ "/admin/campaigns/" (st.campaign) } { (st.campaign) }
                 " "
-                span class={ "state s-" (st.state) } { (state_word(w, &st.state)) }
+                span class={ "state s-" (st.state) } { (state_word(w, st.state)) }
             }
             progress max=(st.targeted.max(1)) value=(st.sent)
                 aria-label={ (st.sent) " " (w.sent_of) " " (st.targeted) } {}
@@ -306,9 +305,8 @@ mod tests {
     #[test]
     fn states_and_rates_read_as_words() {
         let w = &super::super::words::EN;
-        assert_eq!(state_word(w, "running"), "sending");
-        assert_eq!(state_word(w, "completed"), "completed");
-        assert_eq!(state_word(w, "odd"), "odd");
+        assert_eq!(state_word(w, CampaignState::Running), "sending");
+        assert_eq!(state_word(w, CampaignState::Completed), "completed");
         assert_eq!(percent(0.125), "12.5 %");
     }
 }

@@ -1,21 +1,31 @@
 //! The counts behind `campaign status` (SQLite): deliveries by wave and state, why
 //! messages were cancelled or failed, and the answers recorded.
 
-use super::campaigns::CampaignRow;
-use super::sqlite::SqliteStore;
+use super::SqliteStore;
+use crate::domain::DeliveryState;
+use crate::store::{AnswerCounts, CampaignRow};
 use anyhow::Result;
 use std::collections::BTreeMap;
 
 impl SqliteStore {
     /// Delivery counts by wave and state.
-    pub async fn delivery_counts(&self, campaign_id: i64) -> Result<BTreeMap<(i64, String), i64>> {
+    pub async fn delivery_counts(
+        &self,
+        campaign_id: i64,
+    ) -> Result<BTreeMap<(i64, DeliveryState), i64>> {
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(
             "SELECT wave, state, count(*) FROM deliveries WHERE campaign_id = ? GROUP BY wave, state",
         )
         .bind(campaign_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|(w, s, n)| ((w, s), n)).collect())
+        rows.into_iter()
+            .map(|(w, s, n)| {
+                let state = DeliveryState::parse(&s)
+                    .ok_or_else(|| anyhow::anyhow!("a delivery has the unknown state '{s}'"))?;
+                Ok(((w, state), n))
+            })
+            .collect()
     }
 
     /// Why messages of a campaign were cancelled or failed, by state and reason, with
@@ -42,16 +52,6 @@ impl SqliteStore {
         }
         Ok(reasons)
     }
-}
-
-/// Answers recorded for a campaign: distinct contacts per (event, suspect).
-#[derive(Debug, Default, Clone)]
-pub struct AnswerCounts {
-    pub by_event: BTreeMap<(String, bool), i64>,
-    /// Contacts with any answer, suspect or not: they are not "no response".
-    pub answered: i64,
-    pub queued_for_deletion: i64,
-    pub purged: i64,
 }
 
 impl SqliteStore {

@@ -1,12 +1,28 @@
-//! The SQLite store: WAL, migrations from `migrations/sqlite`.
+//! The SQLite store: WAL, migrations from `migrations/sqlite`. One file per concern,
+//! as in the other backends.
 
-use super::{LedgerEntry, StoredContact, Tombstone};
+mod answers;
+mod bonus;
+mod campaigns;
+mod counts;
+mod erasure;
+mod insight;
+mod queue;
+mod waves;
+mod webhooks;
+mod wire;
+
+pub use campaigns::LaunchTx;
+pub use wire::FileWireLog;
+
 use crate::domain::{
-    ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, Locale, from_unix,
+    ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, LedgerEvent, Locale,
+    from_unix,
 };
 use crate::secrets::{
     KEY_FILE, KEY_LEN, LINK_KEY, Secrets, TOMBSTONE_KEY, read_key_file, stored_path,
 };
+use crate::store::{LedgerEntry, StageCursor, StoredContact, Tombstone};
 use anyhow::{Context, Result, bail};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -51,6 +67,23 @@ impl SqliteStore {
             );
         }
         Self::connect(path, false).await
+    }
+
+    /// The database at `path` if there is a file there.
+    pub async fn open_existing(path: &str) -> Result<Option<Self>> {
+        if !Path::new(path).exists() {
+            return Ok(None);
+        }
+        Ok(Some(Self::connect(path, false).await?))
+    }
+
+    /// The database file, as given.
+    pub fn describe(&self) -> String {
+        self.writer
+            .connect_options()
+            .get_filename()
+            .display()
+            .to_string()
     }
 
     async fn connect(path: &str, create: bool) -> Result<Self> {
@@ -159,7 +192,7 @@ impl SqliteStore {
             .await?;
         tx.commit().await?;
         // The page that held the key is rewritten with zeros now, not at the next checkpoint.
-        self.checkpoint().await
+        self.settle().await
     }
 
     /// The keys: from the database, the tombstone key from its file if `init` put it there.
@@ -265,7 +298,12 @@ impl SqliteStore {
             .map(|r| {
                 let detail: Option<String> = r.try_get("detail")?;
                 Ok(LedgerEntry {
-                    event: r.try_get("event")?,
+                    event: {
+                        let e: String = r.try_get("event")?;
+                        LedgerEvent::parse(&e).ok_or_else(|| {
+                            anyhow::anyhow!("a ledger entry has the unknown event '{e}'")
+                        })?
+                    },
                     at: from_unix(r.try_get("at")?),
                     campaign: r.try_get("campaign")?,
                     wave: r.try_get("wave")?,
@@ -312,9 +350,6 @@ impl SqliteStore {
 pub struct ImportTx {
     tx: Transaction<'static, Sqlite>,
 }
-
-/// Where reading the stage stopped: the last (address key, line) handed out.
-pub type StageCursor = Option<(String, i64)>;
 
 impl ImportTx {
     /// Appends valid rows, each with its line in the file.
@@ -637,7 +672,7 @@ pub(super) async fn insert_ledger_rows(
         );
         qb.push_values(chunk, |mut b, (id, e)| {
             b.push_bind(*id)
-                .push_bind(e.event.clone())
+                .push_bind(e.event.as_str())
                 .push_bind(e.at.timestamp())
                 .push_bind(e.campaign.clone())
                 .push_bind(e.wave.clone())

@@ -1,46 +1,22 @@
 //! Answers from the response server (SQLite): what a token leads to, and the writes a
 //! view, a confirmation or a withdrawal makes — each in one transaction.
 
-use super::campaigns::CampaignRow;
 use super::queue::suppress;
-use super::sqlite::{COLUMNS, SqliteStore, stored_from_row};
-use super::{LedgerEntry, StoredContact, THANK_YOU_WAVE};
+use super::{COLUMNS, SqliteStore, stored_from_row};
 use crate::domain::{ConsentRecord, Instant, from_unix};
+use crate::effects::{Code, Effects};
+use crate::store::{
+    AnswerContext, AnswerWrite, Answered, LedgerEntry, Outcome, RequestDelivery, THANK_YOU_WAVE,
+};
 use anyhow::Result;
 use sqlx::Row;
-
-/// What an answer refers to: the contact, its campaign, and the request it answers.
-#[derive(Debug, Clone)]
-pub struct AnswerContext {
-    pub contact: StoredContact,
-    pub campaign: CampaignRow,
-    /// The latest request that reached (or may have reached) the contact.
-    pub delivery: Option<RequestDelivery>,
-}
-
-#[derive(Debug, Clone)]
-pub struct RequestDelivery {
-    pub wave: i64,
-    pub message_id: Option<String>,
-    pub content_sha256: Option<String>,
-    pub sent_at: Option<Instant>,
-}
-
-/// How the contact's consent reads after a confirmation.
-#[derive(Debug, Clone)]
-pub struct NewConsent {
-    pub at: Instant,
-    pub text_version: String,
-    pub ip: Option<String>,
-    pub source: String,
-}
 
 async fn insert_ledger(
     conn: &mut sqlx::SqliteConnection,
     contact_id: i64,
     e: &LedgerEntry,
 ) -> Result<()> {
-    super::sqlite::insert_ledger_rows(conn, &[(contact_id, e)]).await
+    super::insert_ledger_rows(conn, &[(contact_id, e)]).await
 }
 
 /// Reminders still waiting for someone who has answered are never sent (the thank-you
@@ -145,11 +121,11 @@ impl SqliteStore {
 
     /// An answer, decided and written in one write transaction: the contact's consent is
     /// read inside it and handed to `decide`, so racing clicks are applied one after the
-    /// other and each writes a ledger entry only when it changes something.
+    /// other and each writes only the effects `decide` returns for the consent as it is.
     pub async fn record_answer(
         &self,
         w: &AnswerWrite<'_>,
-        decide: impl FnOnce(&ConsentRecord) -> Change,
+        decide: impl FnOnce(&ConsentRecord) -> Effects,
     ) -> Result<Answered> {
         let mut tx = self.writer.begin().await?;
         let sql = format!("SELECT id, public_id, {COLUMNS} FROM contacts WHERE id = ?");
@@ -165,158 +141,114 @@ impl SqliteStore {
             });
         };
         let stored = stored_from_row(&row)?;
-        let change = decide(&stored.contact.consent);
-        let code = match change {
-            Change::Nothing => {
-                if w.pool {
-                    super::bonus::drawn(&mut tx, w.campaign_id, w.contact_id).await?
-                } else {
-                    None
-                }
-            }
-            Change::Confirm => confirm(&mut tx, w, self.webhooks).await?,
-            Change::Withdraw => {
-                withdraw(&mut tx, w, self.webhooks).await?;
-                None
-            }
-        };
+        let effects = decide(&stored.contact.consent);
+        let code = apply(&mut tx, w, &effects, self.webhooks).await?;
         tx.commit().await?;
         Ok(Answered {
-            outcome: if change == Change::Nothing {
-                Outcome::Unchanged
-            } else {
+            outcome: if effects.changes_anything() {
                 Outcome::Changed
+            } else {
+                Outcome::Unchanged
             },
             code,
         })
     }
 }
 
-/// What an answer writes, decided from the consent read inside the transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    Nothing,
-    /// The consent given (again): a `confirmed` entry, the thank-you queued once.
-    Confirm,
-    /// The consent withdrawn: suppressed, queued for deletion.
-    Withdraw,
-}
-
-/// One answer to write: `entry` goes to the ledger when something changes.
-pub struct AnswerWrite<'a> {
-    pub contact_id: i64,
-    pub campaign_id: i64,
-    pub entry: &'a LedgerEntry,
-    /// The consent a confirmation records; `None` for a withdrawal.
-    pub consent: Option<&'a NewConsent>,
-    /// The campaign gives codes from a pool: a confirmation draws one.
-    pub pool: bool,
-    pub at: Instant,
-}
-
-/// What an answer did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answered {
-    pub outcome: Outcome,
-    /// The contact's code from the campaign's pool, when it has one.
-    pub code: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Changed,
-    /// Already so (a double click, a second leave): nothing written.
-    Unchanged,
-    /// The contact is no longer there (erased a moment ago): nothing written.
-    Gone,
-}
-
-/// The confirmation's writes. A consent given after a withdrawal stands; the thank-you
+/// Writes an answer's effects. A consent given after a withdrawal stands; the thank-you
 /// delivery and the bonus code are once per contact and campaign, however often the
 /// consent comes back.
-async fn confirm(
+async fn apply(
     conn: &mut sqlx::SqliteConnection,
     w: &AnswerWrite<'_>,
+    e: &Effects,
     webhooks: bool,
 ) -> Result<Option<String>> {
-    let Some(consent) = w.consent else {
-        anyhow::bail!("a confirmation without the consent to record");
-    };
-    sqlx::query(
-        "UPDATE contacts SET consent_at = ?, consent_method = 'reconsent', consent_prechecked = 0, \
-         consent_bundled = 0, consent_text_version = ?, consent_ip = ?, consent_source = ?, \
-         consent_withdrawn_at = NULL, updated_at = ? WHERE id = ?",
-    )
-    .bind(consent.at.timestamp())
-    .bind(&consent.text_version)
-    .bind(&consent.ip)
-    .bind(&consent.source)
-    .bind(consent.at.timestamp())
-    .bind(w.contact_id)
-    .execute(&mut *conn)
-    .await?;
-    insert_ledger(conn, w.contact_id, w.entry).await?;
-    sqlx::query("DELETE FROM suppressions WHERE contact_id = ? AND reason = 'left'")
+    if e.give_consent {
+        let Some(consent) = w.consent else {
+            anyhow::bail!("a confirmation without the consent to record");
+        };
+        sqlx::query(
+            "UPDATE contacts SET consent_at = ?, consent_method = 'reconsent', consent_prechecked = 0, \
+             consent_bundled = 0, consent_text_version = ?, consent_ip = ?, consent_source = ?, \
+             consent_withdrawn_at = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(consent.at.timestamp())
+        .bind(&consent.text_version)
+        .bind(&consent.ip)
+        .bind(&consent.source)
+        .bind(consent.at.timestamp())
         .bind(w.contact_id)
         .execute(&mut *conn)
         .await?;
-    // A confirmation wins over any pending deletion: the address is alive and willing.
-    sqlx::query("DELETE FROM deletion_queue WHERE contact_id = ?")
+    }
+    if e.ledger {
+        insert_ledger(conn, w.contact_id, w.entry).await?;
+    }
+    if e.withdraw_consent {
+        sqlx::query("UPDATE contacts SET consent_withdrawn_at = ?, updated_at = ? WHERE id = ?")
+            .bind(w.at.timestamp())
+            .bind(w.at.timestamp())
+            .bind(w.contact_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if let Some(reason) = e.lift_suppression {
+        sqlx::query("DELETE FROM suppressions WHERE contact_id = ? AND reason = ?")
+            .bind(w.contact_id)
+            .bind(reason.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    if let Some(reason) = e.suppress {
+        suppress(conn, w.contact_id, reason.as_str(), w.at, w.at).await?;
+    }
+    if e.cancel_deletion {
+        sqlx::query("DELETE FROM deletion_queue WHERE contact_id = ?")
+            .bind(w.contact_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if e.cancel_reminders {
+        cancel_reminders(conn, w.contact_id, w.campaign_id).await?;
+    }
+    if e.cancel_thank_you {
+        sqlx::query(
+            "UPDATE deliveries SET state = 'cancelled', last_error = 'left before this was sent' \
+             WHERE contact_id = ? AND campaign_id = ? AND wave = ? AND state IN ('queued', 'retry')",
+        )
         .bind(w.contact_id)
+        .bind(w.campaign_id)
+        .bind(THANK_YOU_WAVE)
         .execute(&mut *conn)
         .await?;
-    cancel_reminders(conn, w.contact_id, w.campaign_id).await?;
-    sqlx::query(
-        "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) VALUES (?, ?, ?, ?) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(w.campaign_id)
-    .bind(w.contact_id)
-    .bind(THANK_YOU_WAVE)
-    .bind(w.at.timestamp())
-    .execute(&mut *conn)
-    .await?;
-    let code = if w.pool {
-        super::bonus::draw(conn, w.campaign_id, w.contact_id, w.at).await?
-    } else {
-        None
+    }
+    if e.queue_thank_you {
+        sqlx::query(
+            "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(w.campaign_id)
+        .bind(w.contact_id)
+        .bind(THANK_YOU_WAVE)
+        .bind(w.at.timestamp())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let code = match e.code {
+        Code::None => None,
+        Code::Show => super::bonus::drawn(conn, w.campaign_id, w.contact_id).await?,
+        Code::Draw => super::bonus::draw(conn, w.campaign_id, w.contact_id, w.at).await?,
     };
     if webhooks {
-        contact_event(conn, "contact.confirmed", w.contact_id, w.campaign_id, w.at).await?;
+        if let Some(event) = e.webhook {
+            contact_event(conn, event, w.contact_id, w.campaign_id, w.at).await?;
+        }
+        if e.webhook_queued {
+            super::webhooks::enqueue_contact_queued(conn, w.contact_id, w.at).await?;
+        }
     }
     Ok(code)
-}
-
-/// The withdrawal's writes: the time, suppression and a deletion due at once. A
-/// thank-you not sent yet is not sent to someone who has left.
-async fn withdraw(
-    conn: &mut sqlx::SqliteConnection,
-    w: &AnswerWrite<'_>,
-    webhooks: bool,
-) -> Result<()> {
-    insert_ledger(conn, w.contact_id, w.entry).await?;
-    sqlx::query("UPDATE contacts SET consent_withdrawn_at = ?, updated_at = ? WHERE id = ?")
-        .bind(w.at.timestamp())
-        .bind(w.at.timestamp())
-        .bind(w.contact_id)
-        .execute(&mut *conn)
-        .await?;
-    suppress(conn, w.contact_id, "left", w.at, w.at).await?;
-    cancel_reminders(conn, w.contact_id, w.campaign_id).await?;
-    sqlx::query(
-        "UPDATE deliveries SET state = 'cancelled', last_error = 'left before this was sent' \
-         WHERE contact_id = ? AND campaign_id = ? AND wave = ? AND state IN ('queued', 'retry')",
-    )
-    .bind(w.contact_id)
-    .bind(w.campaign_id)
-    .bind(THANK_YOU_WAVE)
-    .execute(&mut *conn)
-    .await?;
-    if webhooks {
-        contact_event(conn, "contact.left", w.contact_id, w.campaign_id, w.at).await?;
-        super::webhooks::enqueue_contact_queued(conn, w.contact_id, w.at).await?;
-    }
-    Ok(())
 }
 
 /// `contact.confirmed` / `contact.left` for the shop, in the answer's transaction.

@@ -1,23 +1,10 @@
 //! Campaigns as launched, their state, and the launch's one transaction (SQLite).
 
-use super::sqlite::SqliteStore;
-use crate::domain::{Instant, from_unix};
+use super::SqliteStore;
+use crate::domain::{CampaignState, Instant, from_unix};
+use crate::store::CampaignRow;
 use anyhow::Result;
 use sqlx::{Row, Sqlite};
-
-#[derive(Debug, Clone)]
-pub struct CampaignRow {
-    pub id: i64,
-    pub name: String,
-    pub definition: String,
-    pub definition_sha256: String,
-    pub source_file: String,
-    /// The template files as launched, as JSON `{ "path": "content" }`.
-    pub templates: String,
-    pub state: String,
-    pub state_reason: Option<String>,
-    pub launched_at: Instant,
-}
 
 pub struct LaunchTx {
     pub(super) tx: sqlx::Transaction<'static, Sqlite>,
@@ -92,6 +79,12 @@ async fn enqueue(
     Ok(added)
 }
 
+/// A campaign state as stored; a word this version does not know is damage, named.
+pub(crate) fn parse_state(s: String) -> Result<CampaignState> {
+    CampaignState::parse(&s)
+        .ok_or_else(|| anyhow::anyhow!("a campaign has the unknown state '{s}'"))
+}
+
 fn campaign_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<CampaignRow> {
     Ok(CampaignRow {
         id: r.try_get("id")?,
@@ -100,7 +93,7 @@ fn campaign_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<CampaignRow> {
         definition_sha256: r.try_get("definition_sha256")?,
         source_file: r.try_get("source_file")?,
         templates: r.try_get("templates")?,
-        state: r.try_get("state")?,
+        state: parse_state(r.try_get("state")?)?,
         state_reason: r.try_get("state_reason")?,
         launched_at: from_unix(r.try_get("launched_at")?),
     })
@@ -149,14 +142,14 @@ impl SqliteStore {
     pub async fn set_campaign_state(
         &self,
         id: i64,
-        state: &str,
+        state: CampaignState,
         reason: Option<&str>,
         now: Instant,
     ) -> Result<()> {
         sqlx::query(
             "UPDATE campaigns SET state = ?, state_reason = ?, updated_at = ? WHERE id = ?",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(reason)
         .bind(now.timestamp())
         .bind(id)
