@@ -87,11 +87,25 @@ enum Command {
     /// The admin side of `serve`: `/api` and `/metrics`.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The database itself: move a base to another one.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Answer the links in sent e-mails (confirm, leave, one-click unsubscribe).
     Serve {
         /// Address and port to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy the whole base (SQLite) into a new, empty PostgreSQL database, and prove
+    /// the copy table by table (rows and checksum). Stop `send` and `serve` first.
+    Copy {
+        /// The target, e.g. postgres://reconsent@db.example/reconsent.
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -203,7 +217,8 @@ fn writes(command: &Command) -> bool {
         | Command::Forget { .. }
         | Command::Webhooks
         | Command::Send { .. }
-        | Command::Serve { .. } => true,
+        | Command::Serve { .. }
+        | Command::Store(_) => true,
     }
 }
 
@@ -284,6 +299,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Webhooks => webhooks(&ctx).await,
         Command::Serve { bind } => serve(&ctx, &bind).await,
         Command::Admin(AdminCommand::Token) => admin_token(&ctx).await,
+        Command::Store(StoreCommand::Copy { to }) => {
+            crate::copy::run(&ctx.database, &to, ctx.json).await
+        }
     };
     ctx.stores.close().await;
     result
