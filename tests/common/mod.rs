@@ -268,9 +268,7 @@ pub fn sent_with_a_bounce_in(sb: Sandbox) -> Sandbox {
 /// The counters a campaign's page reads, kept by the database's triggers as deliveries
 /// change and answers arrive, equal the same figures counted from the rows; returns them.
 pub async fn counters_agree(sb: &Sandbox, campaign: &str) -> reconsent::store::Counters {
-    let store = reconsent::store::Store::open(sb.path("reconsent.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = sb.store().await;
     let row = store
         .campaign(campaign)
         .await

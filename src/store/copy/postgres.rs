@@ -134,10 +134,19 @@ impl Target {
 
     pub(super) async fn begin(&mut self) -> Result<()> {
         sqlx::raw_sql("BEGIN").execute(&mut self.conn).await?;
+        // The dashboard's counters come from the source as they are: the triggers that
+        // keep them would count the copied deliveries and answers a second time. Off
+        // inside this transaction only, so nobody else ever sees them off.
+        sqlx::raw_sql(COUNTER_TRIGGERS_OFF)
+            .execute(&mut self.conn)
+            .await?;
         Ok(())
     }
 
     pub(super) async fn commit(&mut self) -> Result<()> {
+        sqlx::raw_sql(COUNTER_TRIGGERS_ON)
+            .execute(&mut self.conn)
+            .await?;
         sqlx::raw_sql("COMMIT")
             .execute(&mut self.conn)
             .await
@@ -232,3 +241,15 @@ fn canon_of(row: &PgRow, i: usize, kind: Kind) -> Result<Canon> {
     }
     .unwrap_or(Canon::Null))
 }
+
+/// The triggers of `migrations/postgres` that keep the campaign counters.
+const COUNTER_TRIGGERS_OFF: &str = "\
+    ALTER TABLE deliveries DISABLE TRIGGER campaign_counts_insert; \
+    ALTER TABLE deliveries DISABLE TRIGGER campaign_counts_update; \
+    ALTER TABLE deliveries DISABLE TRIGGER campaign_counts_delete; \
+    ALTER TABLE ledger DISABLE TRIGGER campaign_answers_insert;";
+const COUNTER_TRIGGERS_ON: &str = "\
+    ALTER TABLE deliveries ENABLE TRIGGER campaign_counts_insert; \
+    ALTER TABLE deliveries ENABLE TRIGGER campaign_counts_update; \
+    ALTER TABLE deliveries ENABLE TRIGGER campaign_counts_delete; \
+    ALTER TABLE ledger ENABLE TRIGGER campaign_answers_insert;";
