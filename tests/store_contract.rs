@@ -109,7 +109,7 @@ async fn each_backend_imports_launches_claims_once_and_shares_one_rate() {
             .unwrap()
             .expect(&backend);
         let all: Vec<(i64, ContactClass)> =
-            ids.values().map(|id| (*id, ContactClass::Valid)).collect();
+            ids.values().map(|id| (*id, ContactClass::Weak)).collect();
         assert_eq!(launch.enqueue(campaign, 0, &all, now).await.unwrap(), 3);
         assert_eq!(launch.enqueue(campaign, 0, &all, now).await.unwrap(), 0);
         launch.commit().await.unwrap();

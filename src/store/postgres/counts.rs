@@ -155,48 +155,51 @@ const ANSWER: &str = "CASE event WHEN 'withdrawn' THEN 'left' ELSE event END";
 
 impl PgStore {
     /// The counters of a campaign beside the same figures counted from its deliveries
-    /// and the ledger: (kept, counted). They agree unless a counter went wrong.
+    /// and the ledger: (kept, counted). They agree unless a counter went wrong. Both are
+    /// read from one snapshot: a sender claiming between two reads is no mismatch.
     pub async fn recount(&self, campaign: &CampaignRow) -> Result<(Counters, Counters)> {
         let (id, name) = (campaign.id, campaign.name.as_str());
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
         let kept = Counters {
-            deliveries: self.delivery_counts(id).await?,
-            answers: pairs(self.rows(&ANSWERS.read(), name).await?),
-            wave_answers: waves(self.rows(&WAVE_ANSWERS.read(), name).await?),
-            hours: hours(self.rows(&HOURS.read(), name).await?),
+            deliveries: by_state(rows(&mut tx, &DELIVERIES.read(), id).await?)?,
+            answers: pairs(rows(&mut tx, &ANSWERS.read(), name).await?),
+            wave_answers: waves(rows(&mut tx, &WAVE_ANSWERS.read(), name).await?),
+            hours: hours(rows(&mut tx, &HOURS.read(), name).await?),
         };
-        let deliveries: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT wave, state, count(*) FROM deliveries WHERE campaign_id = $1 GROUP BY wave, state",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut answers = pairs(self.rows(&format!(
+        let mut answers = pairs(rows(&mut tx, &format!(
             "SELECT {ANSWER} AS answer, suspect, count(DISTINCT contact_id) FROM ledger \
              WHERE campaign = $1 AND event IN ('viewed', 'confirmed', 'left', 'withdrawn') GROUP BY 1, 2"
         ), name).await?);
-        let answered: i64 = sqlx::query_scalar(
+        let answered: Vec<(i64,)> = rows(
+            &mut tx,
             "SELECT count(DISTINCT contact_id) FROM ledger \
              WHERE campaign = $1 AND event IN ('confirmed', 'left', 'withdrawn')",
+            name,
         )
-        .bind(name)
-        .fetch_one(&self.pool)
         .await?;
+        let answered = answered.first().map_or(0, |(n,)| *n);
         if answered > 0 {
             answers.insert(("answered".into(), false), answered);
         }
         let counted = Counters {
-            deliveries: by_state(deliveries)?,
+            deliveries: by_state(rows(&mut tx,
+                "SELECT wave, state, count(*) FROM deliveries WHERE campaign_id = $1 GROUP BY wave, state",
+                id).await?)?,
             answers,
-            wave_answers: waves(self.rows(&format!(
+            wave_answers: waves(rows(&mut tx, &format!(
                 "SELECT coalesce(wave, ''), {ANSWER} AS answer, count(DISTINCT contact_id) FROM ledger \
                  WHERE campaign = $1 AND event IN ('viewed', 'confirmed', 'left', 'withdrawn') \
                  AND NOT suspect GROUP BY 1, 2"
             ), name).await?),
-            hours: hours(self.rows(&format!(
+            hours: hours(rows(&mut tx, &format!(
                 "SELECT at / 3600 AS hour, {ANSWER} AS answer, suspect, count(*) FROM ledger \
                  WHERE campaign = $1 AND event IN ('confirmed', 'left', 'withdrawn') GROUP BY 1, 2, 3"
             ), name).await?),
         };
+        tx.commit().await?;
         Ok((kept, counted))
     }
 
@@ -204,12 +207,21 @@ impl PgStore {
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
     {
-        // Each caller's SQL is a constant of this module, never user input.
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
-            .bind(campaign)
-            .fetch_all(&self.pool)
-            .await?)
+        let mut conn = self.pool.acquire().await?;
+        rows(&mut conn, sql, campaign).await
     }
+}
+
+async fn rows<T, A>(conn: &mut sqlx::PgConnection, sql: &str, arg: A) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    A: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+{
+    // Each caller's SQL is a constant of this module or of `insight`, never user input.
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+        .bind(arg)
+        .fetch_all(conn)
+        .await?)
 }
 
 fn by_state(rows: Vec<(i64, String, i64)>) -> Result<BTreeMap<(i64, DeliveryState), i64>> {

@@ -21,13 +21,7 @@ impl SqliteStore {
         .bind(campaign_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|(w, s, n)| {
-                let state = DeliveryState::parse(&s)
-                    .ok_or_else(|| anyhow::anyhow!("a delivery has the unknown state '{s}'"))?;
-                Ok(((w, state), n))
-            })
-            .collect()
+        by_state(rows)
     }
 
     /// Why messages of a campaign were cancelled or failed, by state and reason, with
@@ -96,82 +90,78 @@ const ANSWER: &str = "CASE event WHEN 'withdrawn' THEN 'left' ELSE event END";
 
 impl SqliteStore {
     /// The counters of a campaign beside the same figures counted from its deliveries
-    /// and the ledger: (kept, counted). They agree unless a counter went wrong.
+    /// and the ledger: (kept, counted). They agree unless a counter went wrong. Both are
+    /// read in one transaction: a sender claiming between the two reads is no mismatch.
     pub async fn recount(&self, campaign: &CampaignRow) -> Result<(Counters, Counters)> {
         let (id, name) = (campaign.id, campaign.name.as_str());
+        let mut tx = self.pool.begin().await?;
         let kept = Counters {
-            deliveries: self.delivery_counts(id).await?,
-            answers: pairs(self.rows("SELECT answer, suspect, n FROM campaign_answers WHERE campaign = ?1 AND n != 0", name).await?),
-            wave_answers: self.rows("SELECT wave, answer, n FROM campaign_wave_answers WHERE campaign = ?1 AND n != 0", name).await?
+            deliveries: by_state(rows(&mut tx, "SELECT wave, state, n FROM campaign_counts WHERE campaign_id = ?1 AND n != 0", id).await?)?,
+            answers: pairs(rows(&mut tx, "SELECT answer, suspect, n FROM campaign_answers WHERE campaign = ?1 AND n != 0", name).await?),
+            wave_answers: rows(&mut tx, "SELECT wave, answer, n FROM campaign_wave_answers WHERE campaign = ?1 AND n != 0", name).await?
                 .into_iter().map(|(w, a, n): (String, String, i64)| ((w, a), n)).collect(),
-            hours: self.hour_rows("SELECT hour, answer, suspect, n FROM campaign_answer_hours WHERE campaign = ?1 AND n != 0", name).await?,
+            hours: hours(rows(&mut tx, "SELECT hour, answer, suspect, n FROM campaign_answer_hours WHERE campaign = ?1 AND n != 0", name).await?),
         };
-        let deliveries: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT wave, state, count(*) FROM deliveries WHERE campaign_id = ? GROUP BY wave, state",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut answers = pairs(self.rows(&format!(
+        let mut answers = pairs(rows(&mut tx, &format!(
             "SELECT {ANSWER} AS answer, suspect, count(DISTINCT contact_id) FROM ledger \
              WHERE campaign = ?1 AND event IN ('viewed', 'confirmed', 'left', 'withdrawn') GROUP BY answer, suspect"
         ), name).await?);
-        let answered: i64 = sqlx::query_scalar(
+        let answered: Vec<(i64,)> = rows(
+            &mut tx,
             "SELECT count(DISTINCT contact_id) FROM ledger \
-             WHERE campaign = ? AND event IN ('confirmed', 'left', 'withdrawn')",
+             WHERE campaign = ?1 AND event IN ('confirmed', 'left', 'withdrawn')",
+            name,
         )
-        .bind(name)
-        .fetch_one(&self.pool)
         .await?;
+        let answered = answered.first().map_or(0, |(n,)| *n);
         if answered > 0 {
             answers.insert(("answered".into(), false), answered);
         }
         let counted = Counters {
-            deliveries: deliveries
-                .into_iter()
-                .map(|(w, s, n)| {
-                    let state = DeliveryState::parse(&s)
-                        .ok_or_else(|| anyhow::anyhow!("a delivery has the unknown state '{s}'"))?;
-                    Ok(((w, state), n))
-                })
-                .collect::<Result<_>>()?,
+            deliveries: by_state(rows(&mut tx, "SELECT wave, state, count(*) FROM deliveries WHERE campaign_id = ?1 GROUP BY wave, state", id).await?)?,
             answers,
-            wave_answers: self.rows(&format!(
+            wave_answers: rows(&mut tx, &format!(
                 "SELECT coalesce(wave, ''), {ANSWER} AS answer, count(DISTINCT contact_id) FROM ledger \
                  WHERE campaign = ?1 AND event IN ('viewed', 'confirmed', 'left', 'withdrawn') AND suspect = 0 \
                  GROUP BY 1, answer"
             ), name).await?
                 .into_iter().map(|(w, a, n): (String, String, i64)| ((w, a), n)).collect(),
-            hours: self.hour_rows(&format!(
+            hours: hours(rows(&mut tx, &format!(
                 "SELECT at / 3600 AS hour, {ANSWER} AS answer, suspect, count(*) FROM ledger \
                  WHERE campaign = ?1 AND event IN ('confirmed', 'left', 'withdrawn') GROUP BY hour, answer, suspect"
-            ), name).await?,
+            ), name).await?),
         };
+        tx.commit().await?;
         Ok((kept, counted))
     }
+}
 
-    async fn rows<T>(&self, sql: &str, campaign: &str) -> Result<Vec<T>>
-    where
-        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
-    {
-        // Each caller's SQL is a constant of this module, never user input.
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
-            .bind(campaign)
-            .fetch_all(&self.pool)
-            .await?)
-    }
+async fn rows<T, A>(conn: &mut sqlx::SqliteConnection, sql: &str, arg: A) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    A: for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send,
+{
+    // Each caller's SQL is a constant of this module, never user input.
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+        .bind(arg)
+        .fetch_all(conn)
+        .await?)
+}
 
-    async fn hour_rows(
-        &self,
-        sql: &str,
-        campaign: &str,
-    ) -> Result<BTreeMap<(i64, String, bool), i64>> {
-        let rows: Vec<(i64, String, bool, i64)> = self.rows(sql, campaign).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(h, a, s, n)| ((h, a, s), n))
-            .collect())
-    }
+fn by_state(rows: Vec<(i64, String, i64)>) -> Result<BTreeMap<(i64, DeliveryState), i64>> {
+    rows.into_iter()
+        .map(|(w, s, n)| {
+            let state = DeliveryState::parse(&s)
+                .ok_or_else(|| anyhow::anyhow!("a delivery has the unknown state '{s}'"))?;
+            Ok(((w, state), n))
+        })
+        .collect()
+}
+
+fn hours(rows: Vec<(i64, String, bool, i64)>) -> BTreeMap<(i64, String, bool), i64> {
+    rows.into_iter()
+        .map(|(h, a, s, n)| ((h, a, s), n))
+        .collect()
 }
 
 fn pairs(rows: Vec<(String, bool, i64)>) -> BTreeMap<(String, bool), i64> {
