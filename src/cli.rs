@@ -90,6 +90,9 @@ enum Command {
     /// Bounces and complaints that arrive after sending, from the bounce mailbox.
     #[command(subcommand)]
     Bounces(BouncesCommand),
+    /// The database itself: move a base to another one.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Answer the links in sent e-mails (confirm, leave, one-click unsubscribe).
     Serve {
         /// Address and port to listen on.
@@ -103,6 +106,17 @@ enum BouncesCommand {
     /// Read the bounce mailbox once: delivery status notifications (RFC 3464) and
     /// complaints (RFC 5965), each applied once and moved to the processed folder.
     Fetch,
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy the whole base (SQLite) into a new, empty PostgreSQL database, and prove
+    /// the copy table by table (rows and checksum). Stop `send` and `serve` first.
+    Copy {
+        /// The target, e.g. postgres://reconsent@db.example/reconsent.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -214,7 +228,8 @@ fn writes(command: &Command) -> bool {
         | Command::Webhooks
         | Command::Bounces(BouncesCommand::Fetch)
         | Command::Send { .. }
-        | Command::Serve { .. } => true,
+        | Command::Serve { .. }
+        | Command::Store(_) => true,
     }
 }
 
@@ -296,6 +311,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bounces(BouncesCommand::Fetch) => bounces_fetch(&ctx).await,
         Command::Serve { bind } => serve(&ctx, &bind).await,
         Command::Admin(AdminCommand::Token) => admin_token(&ctx).await,
+        Command::Store(StoreCommand::Copy { to }) => {
+            crate::copy::run(&ctx.database, &to, ctx.json).await
+        }
     };
     ctx.stores.close().await;
     result

@@ -12,6 +12,7 @@
 //! | [`secrets`] | keys created by `init`; the keyed tombstone hash, its key optionally in a file of its own; the admin token (configured or stored), compared in constant time |
 //! | [`tokens`] | signed link tokens: purpose, campaign, opaque contact id, expiry; one generic failure |
 //! | [`campaign`] | campaign files, audience selection, templates, the request e-mail (MIME, DKIM), `check` and `preview` |
+//! | [`copy`] | `store copy --to URL`: the base moved to a new PostgreSQL database, each table's rows and checksum shown as both sides agreed (the copying itself is `store::copy`) |
 //! | [`purge`] | deadline → deletion queue → erasure with tombstone; `forget` on request |
 //! | [`send`] | the sending pipeline: claim (each message checked again: still lawful?), render, a throttle shared through the database, SMTP or `.eml`, every fate recorded; requests and thank-you mails |
 //! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click decided in one write transaction, the ledger entries they write; timeouts, a limit per client address, trusted proxies; `/admin` (the marketers' dashboard), `/api` and `/metrics` behind the admin token |
@@ -29,6 +30,7 @@ pub mod bounces;
 pub mod campaign;
 pub mod cli;
 pub mod config;
+pub mod copy;
 pub mod domain;
 pub mod effects;
 pub mod import;

@@ -10,7 +10,6 @@ use common::servers;
 use common::*;
 use reconsent::domain::{EmailAddress, parse_instant};
 use reconsent::policy::{ContactClass, Policy};
-use reconsent::store::Store;
 use reconsent::tokens::{LinkSigner, Purpose};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -65,9 +64,7 @@ fn example_contacts() -> BTreeMap<String, (String, bool)> {
 
 /// The consent class of every contact at launch (`NOW`), by address key.
 async fn classes(sb: &Sandbox) -> BTreeMap<String, ContactClass> {
-    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = sb.store().await;
     let now = parse_instant(NOW).unwrap();
     let mut all = BTreeMap::new();
     let mut pages = store.contacts(10_000);
@@ -91,9 +88,7 @@ fn rate_row(shown: &str, asked: usize, yes: usize) -> String {
 
 /// The confirm and leave tokens of every delivered request, by recipient key.
 async fn links(sb: &Sandbox) -> Vec<(String, String, String)> {
-    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = sb.store().await;
     let signer = LinkSigner::new(store.secrets().await.unwrap().link_key);
     let now = parse_instant(NOW).unwrap();
     let tokens = |links: &[serde_json::Value]| -> Vec<String> {

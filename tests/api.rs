@@ -4,7 +4,6 @@
 mod common;
 use common::servers::*;
 use common::*;
-use reconsent::store::Store;
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -98,9 +97,7 @@ fn sent_by_serve() -> (Sandbox, Serve, Server) {
 }
 
 async fn stored_secret(sb: &Sandbox) -> Option<String> {
-    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = sb.store().await;
     let secret = store.secret("admin_token").await.unwrap();
     store.close().await;
     secret.map(|s| String::from_utf8(s).unwrap())

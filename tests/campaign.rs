@@ -3,6 +3,8 @@
 //! parsed by Python's `email` package and the DKIM signature verified by `dkimpy`,
 //! both independent of the code that wrote them.
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ fn repo() -> &'static Path {
 /// A working folder with `campaigns/x.toml` (the example, using `templates/x`) and
 /// `templates/x` (a copy of `reconsent-default`).
 struct Sandbox {
+    db: common::TestDatabase,
     dir: tempfile::TempDir,
 }
 
@@ -28,7 +31,10 @@ struct Output {
 impl Sandbox {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let sb = Sandbox { dir };
+        let sb = Sandbox {
+            db: common::TestDatabase::new(dir.path()),
+            dir,
+        };
         copy_dir(
             &repo().join("templates/reconsent-default"),
             &sb.path("templates/x"),
@@ -68,17 +74,17 @@ impl Sandbox {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        let mut c = Command::cargo_bin("reconsent").expect("binary");
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("reconsent"));
         c.current_dir(self.dir.path())
             .env("RECONSENT_NOW", NOW)
-            .env("RECONSENT_TEST_CLOCK", "1")
-            .env_remove("RECONSENT_DATABASE_URL");
+            .env("RECONSENT_TEST_CLOCK", "1");
+        self.db.apply(&mut c);
         for (k, _) in std::env::vars() {
             if k.starts_with("RECONSENT__") {
                 c.env_remove(k);
             }
         }
-        let out = c.args(args).output().expect("run reconsent");
+        let out = Command::from(c).args(args).output().expect("run reconsent");
         Output {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

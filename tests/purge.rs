@@ -129,10 +129,6 @@ fn purge_base(n: usize) -> Sandbox {
 
 /// (contacts, tombstones, erased entries, queued) straight from the database.
 async fn end_state(sb: &Sandbox) -> (i64, i64, i64, i64) {
-    let pool =
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", sb.path("reconsent.db").display()))
-            .await
-            .unwrap();
     let mut out = [0i64; 4];
     for (i, sql) in [
         "SELECT count(*) FROM contacts",
@@ -143,16 +139,16 @@ async fn end_state(sb: &Sandbox) -> (i64, i64, i64, i64) {
     .iter()
     .enumerate()
     {
-        out[i] = sqlx::query_scalar(*sql).fetch_one(&pool).await.unwrap();
+        out[i] = sb.scalar(sql);
     }
     (out[0], out[1], out[2], out[3])
 }
 
 /// Starts a purge and kills it as soon as its first batch is erased.
 async fn purge_killed_after_first_batch(sb: &Sandbox) {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reconsent"))
-        .current_dir(sb.dir.path())
-        .env("RECONSENT_TEST_CLOCK", "1")
+    let mut child = sb
+        .process()
+        .env_remove("RECONSENT_NOW")
         .args(["purge", "--now", AFTER_GRACE])
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -232,15 +228,6 @@ fn a_made_up_clock_cannot_write_to_a_real_base() {
     assert_eq!(code, Some(0), "{stderr}");
 }
 
-/// The database files, read through once.
-fn database_bytes(sb: &Sandbox) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for name in ["reconsent.db", "reconsent.db-wal", "reconsent.db-shm"] {
-        bytes.extend(std::fs::read(sb.path(name)).unwrap_or_default());
-    }
-    bytes
-}
-
 /// How often each of `needles` stands in `bytes`. Every needle has the same length
 /// and holds `anchor` at the same place, so one pass finds the anchors and a set
 /// lookup does the rest.
@@ -311,7 +298,7 @@ fn people_csv(range: std::ops::Range<usize>, source_len: fn(usize) -> usize) -> 
 fn found(sb: &Sandbox, people: &[usize]) -> BTreeMap<String, usize> {
     let people: Vec<Person> = people.iter().map(|i| person(*i)).collect();
     let field = |f: fn(&Person) -> &String| people.iter().map(|p| f(p).clone()).collect::<Vec<_>>();
-    let bytes = database_bytes(sb);
+    let bytes = sb.database_bytes();
     let mut all = occurrences(&bytes, &field(|p| &p.email), "@people.example");
     all.extend(occurrences(&bytes, &field(|p| &p.name), "Zed Person"));
     all.extend(occurrences(&bytes, &field(|p| &p.ip), ":9abc:"));
@@ -333,7 +320,7 @@ fn assert_none_left(sb: &Sandbox, erased: &[usize]) {
 fn with_old_copies(sb: &Sandbox, n: usize) -> Vec<usize> {
     let all: Vec<usize> = (0..n).collect();
     let names: Vec<String> = all.iter().map(|i| person(*i).name).collect();
-    let counts = occurrences(&database_bytes(sb), &names, "Zed Person");
+    let counts = occurrences(&sb.database_bytes(), &names, "Zed Person");
     let old: Vec<usize> = all
         .into_iter()
         .filter(|i| counts.get(&person(*i).name).is_some_and(|c| *c > 1))
@@ -355,15 +342,7 @@ fn silent(sb: &Sandbox, n: usize, every: usize) -> Vec<usize> {
 }
 
 async fn sql(sb: &Sandbox, statement: &str) {
-    let pool =
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", sb.path("reconsent.db").display()))
-            .await
-            .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    sb.execute(statement);
 }
 
 /// The example base plus `n` people, imported and then imported again with other
@@ -387,10 +366,13 @@ async fn mark_sent(sb: &Sandbox, people: &[usize]) {
         .iter()
         .map(|i| format!("'{}'", person(*i).email))
         .collect();
+    let now = chrono::DateTime::parse_from_rfc3339(NOW)
+        .unwrap()
+        .timestamp();
     sql(
         sb,
         &format!(
-            "UPDATE deliveries SET state = 'sent', sent_at = unixepoch('{NOW}') \
+            "UPDATE deliveries SET state = 'sent', sent_at = {now} \
              WHERE contact_id IN (SELECT id FROM contacts WHERE email IN ({}))",
             emails.join(", ")
         ),
@@ -407,10 +389,19 @@ async fn the_scan_finds_what_is_there() {
     let counts = found(&sb, &all);
     assert_eq!(counts.len(), 90, "address, name and IP of each of 30");
     // Live: the address twice in the row (as given and as key) and once in its index;
-    // the IP in the row and in the import's ledger entry.
-    assert_eq!(counts[&person(7).email], 3);
-    assert_eq!(counts[&person(7).name], 1);
-    assert_eq!(counts[&person(7).ip], 2);
+    // the IP in the row and in the import's ledger entry. PostgreSQL may hold more:
+    // the values its statistics sampled.
+    let expected = [
+        (&person(7).email, 3),
+        (&person(7).name, 1),
+        (&person(7).ip, 2),
+    ];
+    for (needle, n) in expected {
+        match sb.backend() {
+            Backend::Sqlite => assert_eq!(counts[needle], n, "{needle}"),
+            Backend::Postgres => assert!(counts[needle] >= n, "{needle}: {}", counts[needle]),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -459,20 +450,12 @@ async fn erasure_cancels_what_was_still_to_be_sent() {
     sb.ok(&["campaign", "launch", CAMPAIGN]);
     let email = "veronika_horvathova@example.sk";
     sb.ok(&["forget", email]);
-    let pool =
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", sb.path("reconsent.db").display()))
-            .await
-            .unwrap();
-    let states: Vec<(String, Option<String>)> = sqlx::query_as(
+    let states = sb.rows(
         "SELECT state, last_error FROM deliveries WHERE contact_id NOT IN (SELECT id FROM contacts)",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    pool.close().await;
+    );
     assert_eq!(
         states,
-        [("cancelled".to_string(), Some("erased".to_string()))]
+        [[Some("cancelled".to_string()), Some("erased".to_string())]]
     );
     // The sender neither tries it nor waits for it.
     let out = sb

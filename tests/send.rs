@@ -14,9 +14,7 @@ const CAMPAIGN: &str = "campaigns/example.toml";
 
 /// Every contact of the example base, keyed by lower-case address: (class, locale, public id).
 async fn contacts(sb: &Sandbox) -> (HashMap<String, (ContactClass, String, String)>, Store) {
-    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = sb.store().await;
     let now = parse_instant(NOW).unwrap();
     let mut all = HashMap::new();
     let mut pages = store.contacts(10_000);
@@ -294,10 +292,7 @@ fn bounces_are_suppressed_and_policy_refusals_pause_the_campaign() {
 }
 
 fn spawn_send(sb: &Sandbox, url: &str) -> std::process::Child {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("reconsent"))
-        .current_dir(sb.dir.path())
-        .env("RECONSENT_NOW", NOW)
-        .env("RECONSENT_TEST_CLOCK", "1")
+    sb.process()
         .env("RECONSENT__TRANSPORT", url)
         .args(["send", "--until-idle"])
         .stdout(std::process::Stdio::null())
@@ -430,9 +425,8 @@ async fn senders_sharing_a_campaign_share_its_rate() {
     use reconsent::store::SlotRequest;
     let sb = Sandbox::with_campaign("100/s");
     sb.ok(&["campaign", "launch", CAMPAIGN]);
-    let db = sb.path("reconsent.db");
-    let a = Store::open(db.to_str().unwrap()).await.unwrap();
-    let b = Store::open(db.to_str().unwrap()).await.unwrap();
+    let a = sb.store().await;
+    let b = sb.store().await;
     let id = a.campaign("spring-reconsent").await.unwrap().unwrap().id;
     let quota = Quota::new(100.0, 1);
     let (now, k) = (1_800_000_000_000_000, quota.block());

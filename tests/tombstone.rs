@@ -4,14 +4,11 @@
 mod common;
 use common::*;
 use reconsent::domain::{EmailAddress, parse_instant};
-use reconsent::store::Store;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 async fn tombstone(sb: &Sandbox, email: &str, at: &str) {
-    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = sb.store().await;
     let secrets = store.secrets().await.unwrap();
     let key = secrets.tombstone(EmailAddress::parse(email).unwrap().key());
     store
@@ -144,23 +141,14 @@ fn with_key_file(sb: &Sandbox, key_file: &Path, args: &[&str]) -> Output {
 }
 
 async fn secret_names(sb: &Sandbox) -> Vec<String> {
-    let pool =
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", sb.path("reconsent.db").display()))
-            .await
-            .unwrap();
-    let names = sqlx::query_scalar("SELECT name FROM secrets ORDER BY name")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    names
+    sb.rows("SELECT name FROM secrets ORDER BY name")
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .collect()
 }
 
 fn database_holds(sb: &Sandbox, bytes: &[u8]) -> bool {
-    ["reconsent.db", "reconsent.db-wal", "reconsent.db-shm"]
-        .iter()
-        .filter_map(|f| std::fs::read(sb.path(f)).ok())
-        .any(|file| file.windows(bytes.len()).any(|w| w == bytes))
+    sb.database_holds(bytes)
 }
 
 /// A forgotten address is refused at its next import.
@@ -204,9 +192,7 @@ async fn with_a_key_file_the_database_holds_no_tombstone_key() {
 async fn init_moves_a_key_kept_in_the_database_to_the_file() {
     let sb = Sandbox::new();
     tombstone(&sb, "jan.kowalski@example.pl", "2026-09-01").await;
-    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = sb.store().await;
     let key = store.secrets().await.unwrap().tombstone_key;
     store.close().await;
     assert!(database_holds(&sb, &key));
@@ -301,9 +287,13 @@ fn every_file_reconsent_writes_is_its_owners_alone() {
     );
 }
 
+/// SQLite only: a PostgreSQL base is no file of the user's; the server guards its own.
 #[test]
 fn a_database_others_could_read_is_made_private_when_opened() {
     let sb = Sandbox::new();
+    if sb.backend() != Backend::Sqlite {
+        return;
+    }
     let db = sb.path("reconsent.db");
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = sb.ok(&["audit"]);

@@ -6,7 +6,6 @@ mod common;
 use common::servers::*;
 use common::*;
 use reconsent::domain::parse_instant;
-use reconsent::store::Store;
 use reconsent::tokens::{LinkSigner, Purpose, TokenClaims};
 use sha2::{Digest, Sha256};
 use std::process::{Child, Command, Stdio};
@@ -39,9 +38,7 @@ async fn sent() -> (Sandbox, Vec<Mail>, LinkSigner) {
 
 /// The messages in `maildir`, with the tokens of their links.
 async fn received(sb: &Sandbox, maildir: &std::path::Path) -> (Vec<Mail>, LinkSigner) {
-    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = sb.store().await;
     let signer = LinkSigner::new(store.secrets().await.unwrap().link_key);
     let now = parse_instant(NOW).unwrap();
     let token_after = |s: &str, marker: &str| -> Vec<String> {
@@ -132,6 +129,7 @@ fn serve_with(sb: &Sandbox, now: &str, transport: &str) -> Serve {
 fn serve_env(sb: &Sandbox, now: &str, transport: &str, env: &[(&str, &str)]) -> Serve {
     let port = free_port();
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("reconsent"));
+    sb.db.apply(&mut cmd);
     cmd.current_dir(sb.dir.path())
         .env("RECONSENT_NOW", now)
         .env("RECONSENT_TEST_CLOCK", "1")
@@ -139,7 +137,6 @@ fn serve_env(sb: &Sandbox, now: &str, transport: &str, env: &[(&str, &str)]) -> 
         .env("RECONSENT__WEB__RATE_PER_IP", "100000/s")
         .env("RECONSENT__WEB__BURST", "100000")
         .envs(env.iter().copied())
-        .env_remove("RECONSENT_DATABASE_URL")
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(sb.path("serve.log")).expect("a log file"));
@@ -775,20 +772,14 @@ async fn a_contact_queued_for_deletion_who_confirms_in_the_grace_period_is_kept(
 }
 
 /// A number from the database about the contact `email`, read beside the running server.
+/// `sql` names the contact's key as `{key}`.
 async fn count_for(sb: &Sandbox, sql: &'static str, email: &str) -> i64 {
     let key = reconsent::domain::EmailAddress::parse(email)
         .unwrap()
         .key()
         .to_string();
-    let url = format!("sqlite://{}?mode=ro", sb.path("reconsent.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let n: i64 = sqlx::query_scalar(sql)
-        .bind(key)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    n
+    assert!(!key.contains('\''), "{key}");
+    sb.scalar(&sql.replace("{key}", &format!("'{key}'")))
 }
 
 /// Thank-you deliveries queued for the contact (wave -1), whatever became of them.
@@ -796,7 +787,7 @@ async fn thank_yous(sb: &Sandbox, email: &str) -> i64 {
     count_for(
         sb,
         "SELECT count(*) FROM deliveries WHERE wave = -1 AND contact_id = \
-         (SELECT id FROM contacts WHERE email_key = ?)",
+         (SELECT id FROM contacts WHERE email_key = {key})",
         email,
     )
     .await
@@ -811,7 +802,7 @@ async fn thank_you_mails(sb: &Sandbox, email: &str) -> usize {
         sb,
         "SELECT count(*) FROM deliveries WHERE wave = -1 \
          AND state IN ('queued', 'claimed', 'sending', 'retry') \
-         AND contact_id = (SELECT id FROM contacts WHERE email_key = ?)",
+         AND contact_id = (SELECT id FROM contacts WHERE email_key = {key})",
         email,
     )
     .await
@@ -887,14 +878,14 @@ async fn racing_confirms_and_leaves_on_one_contact_end_in_one_state_with_one_tha
     let suppressed = count_for(
         &sb,
         "SELECT count(*) FROM suppressions WHERE contact_id = \
-         (SELECT id FROM contacts WHERE email_key = ?)",
+         (SELECT id FROM contacts WHERE email_key = {key})",
         &m.to,
     )
     .await;
     let queued = count_for(
         &sb,
         "SELECT count(*) FROM deletion_queue WHERE contact_id = \
-         (SELECT id FROM contacts WHERE email_key = ?)",
+         (SELECT id FROM contacts WHERE email_key = {key})",
         &m.to,
     )
     .await;
@@ -933,7 +924,7 @@ async fn confirming_again_after_leaving_brings_the_consent_back_without_a_second
     let codes = count_for(
         &sb,
         "SELECT count(*) FROM bonus_codes WHERE contact_id = \
-         (SELECT id FROM contacts WHERE email_key = ?)",
+         (SELECT id FROM contacts WHERE email_key = {key})",
         &m.to,
     )
     .await;
@@ -988,7 +979,7 @@ async fn a_scanner_loading_a_link_200_times_leaves_one_view_in_the_ledger() {
     let counted = count_for(
         &sb,
         "SELECT views FROM deliveries WHERE wave = 0 AND contact_id = \
-         (SELECT id FROM contacts WHERE email_key = ?)",
+         (SELECT id FROM contacts WHERE email_key = {key})",
         &m.to,
     )
     .await;

@@ -4,7 +4,6 @@
 mod common;
 use common::*;
 use reconsent::domain::{EmailAddress, parse_instant};
-use reconsent::store::Store;
 use reconsent::tokens::{LinkSigner, Purpose, TokenClaims};
 use reconsent::webhooks::{signature, signing_key};
 use std::collections::{HashMap, HashSet};
@@ -236,32 +235,21 @@ async fn an_address_nobody_took_is_dropped_after_keep_undelivered() {
             "{email} is still in the database files"
         );
     }
-    let pool =
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", sb.path("reconsent.db").display()))
-            .await
-            .unwrap();
-    let audit: Vec<(String, i64, i64)> = sqlx::query_as("SELECT action, at, count FROM audit")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    assert_eq!(
-        audit,
-        [(
-            "webhook_addresses_dropped".to_string(),
-            1_801_353_601,
-            dropped as i64
-        )]
-    );
+    let audit = sb.rows("SELECT action, at, count FROM audit");
+    let expected = [
+        "webhook_addresses_dropped",
+        "1801353601",
+        &dropped.to_string(),
+    ]
+    .map(|v| Some(v.to_string()));
+    assert_eq!(audit, [expected]);
     let again = run(&sb, &url, &["webhooks", "--now", "2027-02-02"]);
     assert_eq!(again["addresses_dropped"], 0, "once");
 }
 
 /// The signed confirm link of `email` in the example campaign.
 async fn confirm_token(sb: &Sandbox, email: &str) -> String {
-    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = sb.store().await;
     let key = EmailAddress::parse(email).unwrap();
     let contact = store.contact_by_key(key.key()).await.unwrap().unwrap();
     let signer = LinkSigner::new(store.secrets().await.unwrap().link_key);
@@ -283,12 +271,9 @@ async fn a_confirmation_names_the_contact_by_the_shops_id() {
     let sb = sent_with_shop_ids(&url);
     let token = confirm_token(&sb, "shop.one@example.pl").await;
     let port = common::servers::free_port();
-    let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin!("reconsent"))
-        .current_dir(sb.dir.path())
-        .env("RECONSENT_NOW", NOW)
-        .env("RECONSENT_TEST_CLOCK", "1")
+    let mut serve = sb
+        .process()
         .env("RECONSENT__TRANSPORT", "file://outbox")
-        .env_remove("RECONSENT_DATABASE_URL")
         .env("RECONSENT__WEBHOOKS__URL", &url)
         .env("RECONSENT__WEBHOOKS__SECRET", SECRET)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])

@@ -7,7 +7,9 @@
 //!   `FOR UPDATE SKIP LOCKED`, the wire log in a table).
 //! - `records`: what the store hands up and takes in: plain data, no SQL.
 //! - `url`: how a database URL names a backend.
+//! - `copy`: `store copy`, a SQLite base moved into an empty PostgreSQL one, verified.
 
+pub mod copy;
 mod delegate;
 mod postgres;
 pub(crate) mod records;

@@ -3,8 +3,11 @@
 
 pub mod admin;
 pub mod bounces;
+pub mod database;
 pub mod dovecot;
 pub mod servers;
+
+pub use database::{Backend, TestDatabase};
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
@@ -12,6 +15,8 @@ use std::path::{Path, PathBuf};
 pub const NOW: &str = "2026-11-22T00:00:00Z";
 
 pub struct Sandbox {
+    // Dropped before the folder: a PostgreSQL database is dropped on the server.
+    pub db: TestDatabase,
     pub dir: tempfile::TempDir,
 }
 
@@ -23,10 +28,63 @@ impl Sandbox {
         sb
     }
 
+    /// A folder and an empty database of this run's backend, not yet initialised.
     pub fn empty() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
         Self {
-            dir: tempfile::tempdir().expect("temp dir"),
+            db: TestDatabase::new(dir.path()),
+            dir,
         }
+    }
+
+    /// An empty SQLite sandbox whatever the run's backend: the source of `store copy`.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self {
+            db: TestDatabase::sqlite(dir.path()),
+            dir,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    pub fn database_url(&self) -> String {
+        self.db.url()
+    }
+
+    /// The store, opened as the commands open it.
+    pub async fn store(&self) -> reconsent::store::Store {
+        let address = self.database_url();
+        reconsent::store::Store::open(&address)
+            .await
+            .unwrap_or_else(|e| panic!("open the store at {address}: {e:#}"))
+    }
+
+    /// A number from the base, e.g. `SELECT count(*) FROM contacts`.
+    pub fn scalar(&self, sql: &str) -> i64 {
+        self.db.scalar(sql)
+    }
+
+    /// Rows from the base, each value as text.
+    pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        self.db.rows(sql)
+    }
+
+    /// Changes the base behind the commands' back, as a crash would leave it.
+    pub fn execute(&self, sql: &str) {
+        self.db.execute(sql)
+    }
+
+    /// Every byte the base keeps on disk (see [`TestDatabase::bytes`]).
+    pub fn database_bytes(&self) -> Vec<u8> {
+        self.db.bytes()
+    }
+
+    /// Whether the base holds `bytes` anywhere on disk.
+    pub fn database_holds(&self, bytes: &[u8]) -> bool {
+        memchr::memmem::find(&self.database_bytes(), bytes).is_some()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -49,8 +107,8 @@ impl Sandbox {
         let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("reconsent"));
         c.current_dir(self.dir.path())
             .env("RECONSENT_NOW", NOW)
-            .env("RECONSENT_TEST_CLOCK", "1")
-            .env_remove("RECONSENT_DATABASE_URL");
+            .env("RECONSENT_TEST_CLOCK", "1");
+        self.db.apply(&mut c);
         for (k, _) in std::env::vars() {
             if k.starts_with("RECONSENT__") {
                 c.env_remove(k);
@@ -98,12 +156,20 @@ impl Sandbox {
     /// An initialised base with the example contacts, and the shipped campaign and
     /// templates copied in, the campaign sending at `rate`.
     pub fn with_campaign(rate: &str) -> Self {
-        Self::with_contacts(rate, &examples())
+        Self::campaign_in(Self::new(), rate)
     }
 
     /// As [`Sandbox::with_campaign`], with the contacts of `csv` instead of the examples.
     pub fn with_contacts(rate: &str, csv: &Path) -> Self {
-        let sb = Self::new();
+        Self::campaign_from(Self::new(), rate, csv)
+    }
+
+    /// The same in `sb`, an initialised sandbox of either backend.
+    pub fn campaign_in(sb: Self, rate: &str) -> Self {
+        Self::campaign_from(sb, rate, &examples())
+    }
+
+    fn campaign_from(sb: Self, rate: &str, csv: &Path) -> Self {
         sb.ok(&["import", csv.to_str().unwrap()]);
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         copy_dir(&root.join("templates"), &sb.path("templates"));
@@ -179,10 +245,7 @@ pub fn rows(n: usize) -> String {
 /// Whether `needle` stands in the database files as a whole address (not the tail of a
 /// longer one, as `a.b@x` inside `ja.b@x`), in any case.
 pub fn in_database(sb: &Sandbox, needle: &str) -> bool {
-    let mut bytes = Vec::new();
-    for name in ["reconsent.db", "reconsent.db-wal"] {
-        bytes.extend(std::fs::read(sb.path(name)).unwrap_or_default());
-    }
+    let bytes = sb.database_bytes();
     let part_of_address = |b: u8| b.is_ascii_alphanumeric() || b".-_+'".contains(&b);
     bytes.windows(needle.len()).enumerate().any(|(i, w)| {
         w.eq_ignore_ascii_case(needle.as_bytes()) && (i == 0 || !part_of_address(bytes[i - 1]))
@@ -193,7 +256,12 @@ pub fn in_database(sb: &Sandbox, needle: &str) -> bool {
 /// weak pre-GDPR consent (`jan.kowalski@example.pl`), launched and sent to the
 /// answering aiosmtpd server; the delivered messages are in `maildir`.
 pub fn sent_with_a_bounce() -> Sandbox {
-    let sb = Sandbox::with_campaign("500/s");
+    sent_with_a_bounce_in(Sandbox::new())
+}
+
+/// The same in `sb`, an initialised sandbox of either backend.
+pub fn sent_with_a_bounce_in(sb: Sandbox) -> Sandbox {
+    let sb = Sandbox::campaign_in(sb, "500/s");
     let extra = format!(
         "{HEADER}\nbounce.one@example.cz,,cs,CZ,true,2026-06-01,,,,,,,,,,\n\
          jan.kowalski@example.pl,Jan Kowalski,pl,PL,true,2025-01-01,,2017-03-01,single_opt_in,false,false,,,,,\n"
@@ -211,9 +279,7 @@ pub fn sent_with_a_bounce() -> Sandbox {
 /// The counters a campaign's page reads, kept by the database's triggers as deliveries
 /// change and answers arrive, equal the same figures counted from the rows; returns them.
 pub async fn counters_agree(sb: &Sandbox, campaign: &str) -> reconsent::store::Counters {
-    let store = reconsent::store::Store::open(sb.path("reconsent.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let store = sb.store().await;
     let row = store
         .campaign(campaign)
         .await

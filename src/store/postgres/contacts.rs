@@ -203,6 +203,15 @@ impl PgStore {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(&mut *tx)
             .await?;
+        // The stage is analyzed for the planner: its personal columns are not sampled,
+        // or `pg_statistic` would keep addresses no purge reaches (see migrations/postgres).
+        sqlx::query(
+            "ALTER TABLE import_stage ALTER COLUMN email SET STATISTICS 0, \
+             ALTER COLUMN email_key SET STATISTICS 0, ALTER COLUMN name SET STATISTICS 0, \
+             ALTER COLUMN consent_ip SET STATISTICS 0, ALTER COLUMN external_id SET STATISTICS 0",
+        )
+        .execute(&mut *tx)
+        .await?;
         Ok(ImportTx { tx })
     }
 }

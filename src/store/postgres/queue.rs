@@ -373,7 +373,7 @@ async fn record_other(
                 suppress(conn, contact_id, reason.as_str(), now, *deletion_due_at).await?;
             }
             if webhooks && effects.webhook_queued {
-                super::unported("the webhook outbox")?;
+                super::webhooks::enqueue_contact_queued(conn, contact_id, now).await?;
             }
         }
         Fate::PauseCampaign { reason } => {

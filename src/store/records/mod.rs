@@ -84,3 +84,29 @@ pub(crate) fn secrets_from_rows(
         tombstone_key,
     })
 }
+
+/// Who an event is about: the opaque id, and the shop's own id when the import gave
+/// one, else the address. The shop finds its contact by either; an outbox that holds
+/// ids only holds no address.
+pub(crate) fn about(
+    public_id: &str,
+    email: &str,
+    external_id: Option<&str>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut data = serde_json::Map::new();
+    data.insert("contact".into(), public_id.into());
+    match external_id {
+        Some(id) => data.insert("external_id".into(), id.into()),
+        None => data.insert("email".into(), email.into()),
+    };
+    data
+}
+
+/// An outbox event's body as the receiver gets it.
+pub(crate) fn webhook_payload(
+    event_type: &str,
+    now: crate::domain::Instant,
+    data: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({ "type": event_type, "timestamp": now.to_rfc3339(), "data": data })
+}

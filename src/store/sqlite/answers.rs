@@ -270,7 +270,7 @@ pub(super) async fn contact_event(
         .bind(contact_id)
         .fetch_one(&mut *conn)
         .await?;
-    let mut data = super::webhooks::about(&public_id, &email, external_id.as_deref());
+    let mut data = crate::store::records::about(&public_id, &email, external_id.as_deref());
     data.insert("campaign".into(), campaign.into());
     data.insert("at".into(), at.to_rfc3339().into());
     super::webhooks::enqueue(conn, event, &public_id, data.into(), at).await

@@ -236,7 +236,7 @@ impl SqliteStore {
         if self.webhooks {
             for e in &erase {
                 let mut data =
-                    super::webhooks::about(&e.public_id, &e.email, e.external_id.as_deref());
+                    crate::store::records::about(&e.public_id, &e.email, e.external_id.as_deref());
                 data.insert("reason".into(), e.reason.clone().into());
                 data.insert("erased_at".into(), now.to_rfc3339().into());
                 super::webhooks::enqueue(&mut tx, "contact.purged", &e.public_id, data.into(), now)

@@ -9,23 +9,6 @@ use sqlx::Row;
 /// The audit entry of [`SqliteStore::drop_undelivered_addresses`].
 const ADDRESSES_DROPPED: &str = "webhook_addresses_dropped";
 
-/// Who an event is about: the opaque id, and the shop's own id when the import gave
-/// one, else the address. The shop finds its contact by either; an outbox that holds
-/// ids only holds no address.
-pub(super) fn about(
-    public_id: &str,
-    email: &str,
-    external_id: Option<&str>,
-) -> serde_json::Map<String, serde_json::Value> {
-    let mut data = serde_json::Map::new();
-    data.insert("contact".into(), public_id.into());
-    match external_id {
-        Some(id) => data.insert("external_id".into(), id.into()),
-        None => data.insert("email".into(), email.into()),
-    };
-    data
-}
-
 /// Appends an event inside the caller's transaction.
 pub(super) async fn enqueue(
     conn: &mut sqlx::SqliteConnection,
@@ -34,8 +17,7 @@ pub(super) async fn enqueue(
     data: serde_json::Value,
     now: Instant,
 ) -> Result<()> {
-    let payload =
-        serde_json::json!({ "type": event_type, "timestamp": now.to_rfc3339(), "data": data });
+    let payload = crate::store::records::webhook_payload(event_type, now, data);
     sqlx::query(
         "INSERT INTO webhook_outbox (event_type, ordering_key, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)",
     )

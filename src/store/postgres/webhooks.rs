@@ -1,0 +1,209 @@
+//! The webhook outbox (PostgreSQL): events written in the transaction of what they
+//! report, delivered in id order per ordering key, retried until taken.
+
+use super::PgStore;
+use crate::domain::Instant;
+use crate::store::OutboxEvent;
+use crate::store::records::webhook_payload;
+use anyhow::Result;
+use sqlx::{PgConnection, Row};
+
+/// The audit entry of [`PgStore::drop_undelivered_addresses`].
+const ADDRESSES_DROPPED: &str = "webhook_addresses_dropped";
+
+/// Appends an event inside the caller's transaction.
+pub(super) async fn enqueue(
+    conn: &mut PgConnection,
+    event_type: &str,
+    ordering_key: &str,
+    data: serde_json::Value,
+    now: Instant,
+) -> Result<()> {
+    enqueue_many(conn, event_type, &[(ordering_key.to_string(), data)], now).await
+}
+
+/// Appends events of one type, (ordering key, data) each, in one statement.
+pub(super) async fn enqueue_many(
+    conn: &mut PgConnection,
+    event_type: &str,
+    events: &[(String, serde_json::Value)],
+    now: Instant,
+) -> Result<()> {
+    let (keys, payloads): (Vec<&str>, Vec<String>) = events
+        .iter()
+        .map(|(key, data)| {
+            (
+                key.as_str(),
+                webhook_payload(event_type, now, data.clone()).to_string(),
+            )
+        })
+        .unzip();
+    sqlx::query(
+        "INSERT INTO webhook_outbox (event_type, ordering_key, payload, created_at, next_attempt_at) \
+         SELECT $1, k, p, $2, $2 FROM unnest($3::TEXT[], $4::TEXT[]) WITH ORDINALITY AS u (k, p, i) \
+         ORDER BY i",
+    )
+    .bind(event_type)
+    .bind(now.timestamp())
+    .bind(&keys)
+    .bind(&payloads)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes `contact.queued_for_deletion` for the deletion-queue rows the condition picks
+/// (`$2` is now in seconds; `$3` is the condition's value). The contact is named as
+/// [`crate::store::records::about`] names it.
+const QUEUED_EVENTS: &str = "INSERT INTO webhook_outbox (event_type, ordering_key, payload, created_at, next_attempt_at) \
+     SELECT 'contact.queued_for_deletion', c.public_id, \
+            jsonb_build_object('type', 'contact.queued_for_deletion', 'timestamp', $1::TEXT, 'data', \
+                jsonb_build_object('contact', c.public_id, 'reason', q.reason, 'due_at', \
+                    to_char(to_timestamp(q.due_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) \
+                || CASE WHEN c.external_id IS NULL THEN jsonb_build_object('email', c.email) \
+                        ELSE jsonb_build_object('external_id', c.external_id) END)::TEXT, $2, $2 \
+     FROM deletion_queue q JOIN contacts c ON c.id = q.contact_id WHERE ";
+
+/// For every recipient of `campaign_id` queued at `now` (the campaign's deadline passed).
+pub(super) async fn enqueue_queued(
+    conn: &mut PgConnection,
+    campaign_id: i64,
+    now: Instant,
+) -> Result<()> {
+    let sql = format!(
+        "{QUEUED_EVENTS} q.queued_at = $2 AND q.contact_id IN \
+         (SELECT contact_id FROM deliveries WHERE campaign_id = $3) ORDER BY c.id"
+    );
+    queued_events(conn, sql, campaign_id, now).await
+}
+
+/// For one contact (a hard bounce).
+pub(super) async fn enqueue_contact_queued(
+    conn: &mut PgConnection,
+    contact_id: i64,
+    now: Instant,
+) -> Result<()> {
+    queued_events(
+        conn,
+        format!("{QUEUED_EVENTS} q.contact_id = $3"),
+        contact_id,
+        now,
+    )
+    .await
+}
+
+async fn queued_events(
+    conn: &mut PgConnection,
+    sql: String,
+    value: i64,
+    now: Instant,
+) -> Result<()> {
+    // `sql` is one of the constants above with a constant condition, never user input.
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now.to_rfc3339())
+        .bind(now.timestamp())
+        .bind(value)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+impl PgStore {
+    /// Events due for a try, oldest first, skipping any whose ordering key has an
+    /// earlier event still undelivered: a contact's events arrive in order.
+    pub async fn webhooks_due(&self, now: Instant, limit: i64) -> Result<Vec<OutboxEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, event_type, ordering_key, payload, attempts FROM webhook_outbox o \
+             WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+               AND NOT EXISTS (SELECT 1 FROM webhook_outbox e WHERE e.ordering_key = o.ordering_key \
+                               AND e.id < o.id AND e.delivered_at IS NULL) \
+             ORDER BY id LIMIT $2",
+        )
+        .bind(now.timestamp())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OutboxEvent {
+                    id: r.try_get("id")?,
+                    event_type: r.try_get("event_type")?,
+                    ordering_key: r.try_get("ordering_key")?,
+                    payload: r
+                        .try_get::<Option<String>, _>("payload")?
+                        .unwrap_or_default(),
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn webhook_delivered(&self, id: i64, now: Instant) -> Result<()> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET delivered_at = $1, payload = NULL, attempts = attempts + 1, \
+             last_error = NULL WHERE id = $2",
+        )
+        .bind(now.timestamp())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn webhook_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: Instant,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
+             WHERE id = $3",
+        )
+        .bind(error)
+        .bind(next_attempt_at.timestamp())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Drops the address from every event the receiver has not taken since `before`,
+    /// with an entry in the audit table; returns how many events lost theirs. The table
+    /// is then rewritten, so the old row versions do not keep the payloads either.
+    pub async fn drop_undelivered_addresses(&self, before: Instant, now: Instant) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let dropped = sqlx::query(
+            "UPDATE webhook_outbox SET payload = (payload::JSONB #- '{data,email}')::TEXT \
+             WHERE delivered_at IS NULL AND created_at <= $1 AND payload::JSONB -> 'data' ? 'email'",
+        )
+        .bind(before.timestamp())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if dropped == 0 {
+            return Ok(0);
+        }
+        sqlx::query("INSERT INTO audit (at, action, count) VALUES ($1, $2, $3)")
+            .bind(now.timestamp())
+            .bind(ADDRESSES_DROPPED)
+            .bind(dropped as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.vacuum_full(&["webhook_outbox"]).await?;
+        Ok(dropped)
+    }
+
+    /// Undelivered events: (all, due now).
+    pub async fn webhooks_pending(&self, now: Instant) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE next_attempt_at <= $1) AS due \
+             FROM webhook_outbox WHERE delivered_at IS NULL",
+        )
+        .bind(now.timestamp())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("due")?))
+    }
+}
