@@ -12,6 +12,7 @@
 //! | [`secrets`] | keys created by `init`; the keyed tombstone hash, its key optionally in a file of its own; the admin token (configured or stored), compared in constant time |
 //! | [`tokens`] | signed link tokens: purpose, campaign, opaque contact id, expiry; one generic failure |
 //! | [`campaign`] | campaign files, audience selection, templates, the request e-mail (MIME, DKIM), `check` and `preview` |
+//! | [`ledger`] | the consent ledger as proof: a hash chain per contact and over the base, salted commitments for personal fields, `verify` |
 //! | [`purge`] | deadline → deletion queue → erasure with tombstone; `forget` on request |
 //! | [`send`] | the sending pipeline: claim (each message checked again: still lawful?), render, a throttle shared through the database, SMTP or `.eml`, every fate recorded; requests and thank-you mails |
 //! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click decided in one write transaction, the ledger entries they write; timeouts, a limit per client address, trusted proxies; `/admin` (the marketers' dashboard), `/api` and `/metrics` behind the admin token |
@@ -29,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod import;
+pub mod ledger;
 pub mod policy;
 pub mod print;
 pub mod purge;

@@ -7,6 +7,7 @@
 mod answers;
 mod bonus;
 mod campaigns;
+mod chain;
 mod counts;
 mod erasure;
 mod insight;
@@ -20,6 +21,7 @@ pub use answers::{
     AnswerContext, AnswerWrite, Answered, Change, NewConsent, Outcome, RequestDelivery,
 };
 pub use campaigns::{CampaignRow, LaunchTx};
+pub use chain::ChainHead;
 pub use counts::AnswerCounts;
 pub use erasure::{Due, Erasure};
 pub use insight::{DueDay, RateBy, RateRow};
@@ -59,7 +61,10 @@ pub struct LedgerEntry {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub content_sha256: Option<String>,
+    /// SHA-256 of the privacy policy's text (`privacy_policy_file`), when the campaign gave it.
     pub privacy_sha256: Option<String>,
+    /// The campaign's `privacy_policy_version`.
+    pub privacy_version: Option<String>,
     pub message_id: Option<String>,
     pub policy_version: String,
     pub suspect: bool,

@@ -222,6 +222,7 @@ impl AppState {
             privacy_sha256: Some(hex::encode(Sha256::digest(
                 a.campaign.privacy_policy_url.as_bytes(),
             ))),
+            privacy_version: None,
             message_id: delivery.and_then(|d| d.message_id.clone()),
             policy_version: self.config.policy.version(),
             suspect: too_soon || scanner.is_some(),

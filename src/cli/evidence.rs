@@ -1,0 +1,206 @@
+//! `reconsent evidence`: one contact's ledger, the chain's check and head, and the
+//! consent records handed to a regulator.
+
+use super::Ctx;
+use crate::domain::EmailAddress;
+use crate::ledger::{self, Verdict};
+use crate::print::{self, errln, outln};
+use crate::store::LedgerEntry;
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use std::process::ExitCode;
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct EvidenceArgs {
+    #[command(subcommand)]
+    command: Option<EvidenceCommand>,
+    /// The contact's address.
+    #[arg(required = true)]
+    email: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum EvidenceCommand {
+    /// Recompute the ledger's hash chain (of the whole base, or of one contact) and name
+    /// the first entry that does not match.
+    Verify {
+        /// Only this contact's chain.
+        email: Option<String>,
+        /// A head printed earlier by `evidence head`: it must still be in the chain.
+        #[arg(long)]
+        head: Option<String>,
+    },
+    /// Print the chain's current head, its time and entry count, to record elsewhere.
+    Head,
+}
+
+pub async fn run(ctx: &Ctx, args: EvidenceArgs) -> Result<ExitCode> {
+    match (args.command, args.email) {
+        (Some(EvidenceCommand::Verify { email, head }), _) => {
+            verify(ctx, email.as_deref(), head.as_deref()).await
+        }
+        (Some(EvidenceCommand::Head), _) => head(ctx).await,
+        (None, Some(email)) => evidence(ctx, &email).await,
+        (None, None) => anyhow::bail!("give an address: reconsent evidence EMAIL"),
+    }
+}
+
+/// The document of `evidence --json`: the address and its whole ledger.
+pub fn evidence_document(c: &crate::domain::Contact, entries: &[LedgerEntry]) -> serde_json::Value {
+    json!({
+        "email": c.email.as_str(),
+        "entries": entries,
+    })
+}
+
+/// The facts of a ledger entry besides its time and event, as `evidence` prints them.
+pub fn entry_facts(e: &LedgerEntry) -> Vec<String> {
+    let mut facts = Vec::new();
+    for (k, v) in [
+        ("campaign", &e.campaign),
+        ("wave", &e.wave),
+        ("ip", &e.ip),
+        ("user agent", &e.user_agent),
+        ("message", &e.message_id),
+        ("content sha256", &e.content_sha256),
+        ("privacy policy", &e.privacy_version),
+        ("privacy policy sha256", &e.privacy_sha256),
+    ] {
+        if let Some(v) = v {
+            facts.push(format!("{k} {v}"));
+        }
+    }
+    if e.suspect {
+        facts.push("SUSPECT (too soon after delivery, or a mail scanner)".into());
+    }
+    facts
+}
+
+async fn contact(
+    ctx: &Ctx,
+    email: &str,
+) -> Result<(crate::store::Store, crate::store::StoredContact)> {
+    let address = EmailAddress::parse(email)?;
+    let store = ctx.store().await?;
+    let stored = store
+        .contact_by_key(address.key())
+        .await?
+        .with_context(|| format!("no contact with the address {address}"))?;
+    Ok((store, stored))
+}
+
+async fn evidence(ctx: &Ctx, email: &str) -> Result<ExitCode> {
+    let (store, stored) = contact(ctx, email).await?;
+    let entries = store.ledger(stored.id).await?;
+    if ctx.json {
+        print::json(&evidence_document(&stored.contact, &entries));
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!(
+        "Consent ledger of {} ({} entries)",
+        stored.contact.email,
+        entries.len()
+    );
+    for e in &entries {
+        outln!(
+            "  {}  {:<10} {}",
+            e.at.format("%Y-%m-%d %H:%M:%S UTC"),
+            e.event,
+            entry_facts(e).join(", ")
+        );
+        if let Some(d) = &e.detail {
+            outln!("  {:>23} {d}", "");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify(ctx: &Ctx, email: Option<&str>, head: Option<&str>) -> Result<ExitCode> {
+    let (verdict, whose) = match email {
+        Some(email) => {
+            let (store, stored) = contact(ctx, email).await?;
+            let verdict = ledger::verify_contact(&store, stored.id, head).await?;
+            (verdict, format!("the ledger of {}", stored.contact.email))
+        }
+        None => {
+            let store = ctx.store().await?;
+            (
+                ledger::verify_base(&store, head).await?,
+                "the ledger".to_string(),
+            )
+        }
+    };
+    if ctx.json {
+        print::json(&verdict_json(&verdict));
+    }
+    let failure = match &verdict {
+        Verdict::Verified(v) => {
+            if !ctx.json {
+                outln!(
+                    "{whose} verifies: {} entries, none changed, removed or reordered.",
+                    v.entries
+                );
+                if let Some((hash, at)) = &v.head {
+                    outln!("head {hash} ({})", at.format("%Y-%m-%d %H:%M:%S UTC"));
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Verdict::Broken(b) => format!("{whose} does NOT verify: {b}"),
+        Verdict::HeadNotFound { head, verified } => format!(
+            "{whose} does NOT verify: the head {head} recorded earlier is not among its {} entries: \
+             entries were removed or the chain was rewritten since",
+            verified.entries
+        ),
+    };
+    errln!("error: {failure}");
+    Ok(ExitCode::from(1))
+}
+
+/// `verify --json`: `{"verified", "entries", "head", "broken": {"entry", "problem"}}`.
+pub fn verdict_json(v: &Verdict) -> serde_json::Value {
+    match v {
+        Verdict::Verified(v) => json!({
+            "verified": true,
+            "entries": v.entries,
+            "head": v.head.as_ref().map(|(h, _)| h),
+        }),
+        Verdict::Broken(b) => json!({
+            "verified": false,
+            "broken": { "entry": b.id, "problem": b.to_string() },
+        }),
+        Verdict::HeadNotFound { head, verified } => json!({
+            "verified": false,
+            "entries": verified.entries,
+            "missing_head": head,
+        }),
+    }
+}
+
+async fn head(ctx: &Ctx) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let head = store.chain_head().await?;
+    if ctx.json {
+        print::json(&json!({
+            "head": head.as_ref().map(|h| &h.head),
+            "entries": head.as_ref().map_or(0, |h| h.entries),
+            "at": head.as_ref().map(|h| h.at.to_rfc3339()),
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    match head {
+        Some(h) => {
+            outln!("head    {}", h.head);
+            outln!("entries {}", h.entries);
+            outln!("at      {}", h.at.format("%Y-%m-%d %H:%M:%S UTC"));
+            outln!(
+                "Keep this line elsewhere; `reconsent evidence verify --head {}` later proves nothing before it changed.",
+                h.head
+            );
+        }
+        None => outln!("The ledger is empty: no head yet."),
+    }
+    Ok(ExitCode::SUCCESS)
+}

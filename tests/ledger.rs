@@ -1,0 +1,320 @@
+//! The consent ledger as proof: its hash chain verifies on an untouched base, also after
+//! erasure, and names the entry that someone with the database file changed, removed or
+//! reordered with the `sqlite3` command-line tool.
+
+mod common;
+use common::servers::read_messages;
+use common::*;
+use std::process::Command;
+
+const CAMPAIGN: &str = "campaigns/example.toml";
+/// An hour after the send: past the suspect window.
+const LATER: &str = "2026-11-22T01:00:00Z";
+const AFTER_GRACE: &str = "2027-01-01T00:00:00Z";
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
+
+/// The example campaign sent to the example base; an hour later every `every`-th
+/// recipient opens the page and confirms. Returns the confirmed addresses.
+async fn answered(every: usize) -> (Sandbox, Vec<String>) {
+    let sb = Sandbox::with_campaign("500/s");
+    sb.ok(&["campaign", "launch", CAMPAIGN]);
+    let outbox = format!("file://{}", sb.path("outbox").display());
+    let out = sb.run_with(&outbox, &["send", "--until-idle"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let server = common::admin::serve(
+        &sb,
+        &[
+            ("RECONSENT_NOW", LATER),
+            ("RECONSENT__WEB__RATE_PER_IP", "100000/s"),
+            ("RECONSENT__WEB__BURST", "100000"),
+        ],
+    );
+    let http = reqwest::Client::builder()
+        .user_agent(BROWSER)
+        .build()
+        .unwrap();
+    let mut confirmed = Vec::new();
+    for m in read_messages(&sb.path("outbox")).iter().step_by(every) {
+        // The confirm link is the one whose page has a confirm button; a leave token
+        // cannot confirm, so posting to each link confirms exactly once.
+        let mut ok = false;
+        for link in m["links"].as_array().unwrap() {
+            let Some((_, token)) = link.as_str().unwrap().rsplit_once("/r/") else {
+                continue;
+            };
+            let page = format!("{}/r/{token}", server.base);
+            let got = http.get(&page).send().await.unwrap();
+            assert!(got.status().is_success(), "{page}: {}", got.status());
+            let r = http.post(format!("{page}/confirm")).send().await.unwrap();
+            ok |= r.status().is_success();
+        }
+        assert!(ok, "no link of {} confirmed", m["to"]);
+        confirmed.push(m["to"].as_str().unwrap().to_lowercase());
+    }
+    drop(server);
+    assert!(confirmed.len() > 5, "{confirmed:?}");
+    (sb, confirmed)
+}
+
+/// A copy of a whole sandbox (the database is closed, its log folded in).
+fn copy(sb: &Sandbox) -> Sandbox {
+    let new = Sandbox::empty();
+    copy_dir(sb.dir.path(), new.dir.path());
+    new
+}
+
+/// Runs SQL on the database with the `sqlite3` command-line tool, as anyone holding the
+/// file could.
+fn sqlite3(sb: &Sandbox, sql: &str) -> String {
+    let out = Command::new("sqlite3")
+        .arg(sb.path("reconsent.db"))
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 command (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "sqlite3 {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn first_id(sb: &Sandbox, event: &str) -> i64 {
+    sqlite3(
+        sb,
+        &format!("SELECT min(id) FROM ledger WHERE event = '{event}'"),
+    )
+    .parse()
+    .unwrap()
+}
+
+fn verify_fails(sb: &Sandbox, args: &[&str]) -> String {
+    let out = sb.run(args);
+    assert_eq!(
+        out.code, 1,
+        "{args:?} must fail:\n{}\n{}",
+        out.stdout, out.stderr
+    );
+    out.stderr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_tampering_with_the_file_is_found_and_named() {
+    let (sb, confirmed) = answered(7).await;
+    let ok = sb.ok(&["evidence", "verify"]);
+    assert!(ok.stdout.contains("verifies"), "{}", ok.stdout);
+    let v = sb.json(&["evidence", "verify", &confirmed[0]]);
+    assert_eq!(v["verified"], true, "{v}");
+
+    let k = first_id(&sb, "confirmed");
+    let viewed = first_id(&sb, "viewed");
+    let unhook = "DROP TRIGGER ledger_no_rewrite; DROP TRIGGER ledger_no_delete;";
+    let cases: Vec<(&str, String, i64, &str)> = vec![
+        (
+            "one letter of a user agent",
+            format!(
+                "UPDATE ledger SET user_agent = replace(user_agent, 'Firefox', 'Firefoy') WHERE id = {k}"
+            ),
+            k,
+            "its user agent no longer matches",
+        ),
+        (
+            "a time moved by a second",
+            format!("UPDATE ledger SET at = at + 1 WHERE id = {viewed}"),
+            viewed,
+            "its content no longer gives its hash",
+        ),
+        (
+            "an event renamed",
+            format!("UPDATE ledger SET event = 'left' WHERE id = {k}"),
+            k,
+            "its content no longer gives its hash",
+        ),
+        (
+            "a row deleted",
+            format!("DELETE FROM ledger WHERE id = {k}"),
+            k + 1,
+            "an entry before it was removed",
+        ),
+        (
+            "two rows reordered",
+            format!(
+                "UPDATE ledger SET id = -1 WHERE id = {k}; UPDATE ledger SET id = {k} WHERE id = {n}; \
+                 UPDATE ledger SET id = {n} WHERE id = -1",
+                n = k + 1
+            ),
+            k,
+            "where entry",
+        ),
+    ];
+    for (what, sql, named, why) in cases {
+        let copy = copy(&sb);
+        sqlite3(&copy, &format!("{unhook} {sql}"));
+        let err = verify_fails(&copy, &["evidence", "verify"]);
+        assert!(
+            err.contains(&format!("entry #{named} ")) && err.contains(why),
+            "{what}: {err}"
+        );
+        let json = copy.run(&["evidence", "verify", "--json"]);
+        let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+        assert_eq!(
+            (doc["verified"].clone(), doc["broken"]["entry"].clone()),
+            (false.into(), named.into()),
+            "{what}"
+        );
+    }
+
+    // The contact's own chain catches a change too.
+    let copy = copy(&sb);
+    let contact: i64 = sqlite3(
+        &copy,
+        &format!("SELECT contact_id FROM ledger WHERE id = {k}"),
+    )
+    .parse()
+    .unwrap();
+    let email = sqlite3(
+        &copy,
+        &format!("SELECT email FROM contacts WHERE id = {contact}"),
+    );
+    sqlite3(
+        &copy,
+        &format!("{unhook} UPDATE ledger SET ip = '203.0.113.9' WHERE id = {k}"),
+    );
+    let err = verify_fails(&copy, &["evidence", "verify", &email]);
+    assert!(
+        err.contains(&format!("entry #{k} ")) && err.contains("IP address"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_head_recorded_earlier_proves_nothing_before_it_was_removed() {
+    let (sb, _) = answered(20).await;
+    let head = sb.json(&["evidence", "head"]);
+    let hash = head["head"].as_str().unwrap().to_string();
+    let entries = head["entries"].as_i64().unwrap();
+    assert_eq!(hash.len(), 64);
+    let total: i64 = sqlite3(&sb, "SELECT count(*) FROM ledger").parse().unwrap();
+    assert_eq!(entries, total);
+    // More entries later: the old head is still in the chain.
+    sb.ok(&["forget", "ondrej80@example.cz"]);
+    sb.ok(&["evidence", "verify", "--head", &hash]);
+    // The last entry removed: every remaining entry verifies, but the head is gone.
+    let cut = copy(&sb);
+    sqlite3(
+        &cut,
+        "DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE id >= (SELECT max(id) - 1 FROM ledger)",
+    );
+    cut.ok(&["evidence", "verify"]);
+    let err = verify_fails(&cut, &["evidence", "verify", "--head", &hash]);
+    assert!(
+        err.contains(&hash) && err.contains("recorded earlier"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_chain_verifies_after_erasure_and_keeps_nothing_of_the_person() {
+    let (sb, confirmed) = answered(5).await;
+    let who = &confirmed[0];
+    let id = sqlite3(
+        &sb,
+        &format!("SELECT id FROM contacts WHERE email_key = '{who}'"),
+    );
+    sb.ok(&["forget", who, "--now", "2026-11-23T00:00:00Z"]);
+    let report = sb.json(&["purge", "--now", AFTER_GRACE]);
+    assert!(report["purged"].as_i64().unwrap() > 10, "{report}");
+    let out = sb.ok(&["evidence", "verify"]);
+    assert!(out.stdout.contains("verifies"), "{}", out.stdout);
+    assert_eq!(
+        sqlite3(
+            &sb,
+            "SELECT count(*) FROM ledger_salts WHERE contact_id NOT IN (SELECT id FROM contacts)"
+        ),
+        "0",
+        "every erased contact's salt is destroyed"
+    );
+    // The forgotten contact's answers keep their commitments, not their values.
+    assert_eq!(
+        sqlite3(
+            &sb,
+            &format!(
+                "SELECT count(*), count(ip), count(user_agent), count(ip_commit), count(user_agent_commit) \
+                 FROM ledger WHERE contact_id = {id} AND event IN ('viewed', 'confirmed')"
+            )
+        ),
+        "2|0|0|2|2"
+    );
+    assert!(!in_database(&sb, who));
+    // A value put back into an erased entry shows.
+    let view: i64 = sqlite3(
+        &sb,
+        &format!("SELECT id FROM ledger WHERE event = 'viewed' AND contact_id = {id}"),
+    )
+    .parse()
+    .unwrap();
+    sqlite3(
+        &sb,
+        &format!(
+            "DROP TRIGGER ledger_no_rewrite; UPDATE ledger SET ip = '192.0.2.7' WHERE id = {view}"
+        ),
+    );
+    let err = verify_fails(&sb, &["evidence", "verify"]);
+    assert!(err.contains(&format!("entry #{view} ")), "{err}");
+}
+
+#[test]
+fn a_base_from_before_the_chain_is_chained_when_opened() {
+    let sb = Sandbox::with_campaign("500/s");
+    sb.ok(&["campaign", "launch", CAMPAIGN]);
+    let outbox = format!("file://{}", sb.path("outbox").display());
+    sb.run_with(&outbox, &["send", "--until-idle"]);
+    let total = sqlite3(&sb, "SELECT count(*) FROM ledger");
+    // As the base stood before the chain's migration: no chain columns filled, no salts.
+    sqlite3(
+        &sb,
+        "DROP TRIGGER ledger_no_rewrite; UPDATE ledger SET seq = NULL, prev_hash = NULL, \
+         contact_prev_hash = NULL, hash = NULL, address_commit = NULL, ip_commit = NULL, \
+         user_agent_commit = NULL, detail_commit = NULL; DELETE FROM ledger_salts;",
+    );
+    let out = sb.ok(&["evidence", "verify"]);
+    assert!(
+        out.stdout.contains(&format!("{total} entries")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        sqlite3(&sb, "SELECT count(*) FROM ledger WHERE hash IS NULL"),
+        "0"
+    );
+}
+
+#[test]
+fn two_writers_at_once_do_not_fork_the_chain() {
+    let sb = Sandbox::new();
+    let files: Vec<_> = (0..2)
+        .map(|f| {
+            let mut csv = String::from("email,locale\n");
+            for i in 0..3_000 {
+                csv.push_str(&format!("w{f}-{i}@example.com,en\n"));
+            }
+            sb.write(&format!("w{f}.csv"), csv)
+        })
+        .collect();
+    // Two processes, each importing in several transactions' worth of rows.
+    let children: Vec<_> = files
+        .iter()
+        .map(|f| {
+            sb.process()
+                .args(["import", f.to_str().unwrap()])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let head = sb.json(&["evidence", "head"]);
+    assert_eq!(head["entries"], 6_000);
+    sb.ok(&["evidence", "verify"]);
+}
