@@ -11,12 +11,21 @@ const CAMPAIGN: &str = "campaigns/example.toml";
 /// An hour after the send: past the suspect window.
 const LATER: &str = "2026-11-22T01:00:00Z";
 const AFTER_GRACE: &str = "2027-01-01T00:00:00Z";
+const PRIVACY_POLICY: &str =
+    "# Privacy policy of Tatra Tea\n\nWe keep your address to send the newsletter.\n";
 const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
 
 /// The example campaign sent to the example base; an hour later every `every`-th
 /// recipient opens the page and confirms. Returns the confirmed addresses.
 async fn answered(every: usize) -> (Sandbox, Vec<String>) {
     let sb = Sandbox::with_campaign("500/s");
+    // The privacy policy's text, launched with the campaign and hashed into the ledger.
+    sb.write("campaigns/privacy-policy.md", PRIVACY_POLICY);
+    let file = std::fs::read_to_string(sb.path(CAMPAIGN)).unwrap().replace(
+        "privacy_policy_version = \"2026-03\"",
+        "privacy_policy_version = \"2026-03\"\nprivacy_policy_file = \"privacy-policy.md\"",
+    );
+    sb.write(CAMPAIGN, file);
     sb.ok(&["campaign", "launch", CAMPAIGN]);
     let outbox = format!("file://{}", sb.path("outbox").display());
     let out = sb.run_with(&outbox, &["send", "--until-idle"]);
@@ -317,4 +326,95 @@ fn two_writers_at_once_do_not_fork_the_chain() {
     let head = sb.json(&["evidence", "head"]);
     assert_eq!(head["entries"], 6_000);
     sb.ok(&["evidence", "verify"]);
+}
+
+/// The request e-mails as delivered, parsed by Python's e-mail package: (to, subject,
+/// text, html), line ends as a mail client reads them.
+fn delivered(sb: &Sandbox) -> Vec<(String, String, String, String)> {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/mail_parts.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(sb.path("outbox"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().replace("\r\n", "\n");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let m: serde_json::Value = serde_json::from_str(l).unwrap();
+            (s(&m["to"]), s(&m["subject"]), s(&m["text"]), s(&m["html"]))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_confirmation_renders_again_exactly_what_was_sent_and_shown() {
+    let (sb, confirmed) = answered(3).await;
+    let mails = delivered(&sb);
+    let policy_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(PRIVACY_POLICY));
+    for who in &confirmed {
+        let dir = sb.path(&format!("shown/{who}"));
+        let shown = sb.json(&["evidence", who, "--show", dir.to_str().unwrap()]);
+        let shown = shown["shown"].as_array().unwrap();
+        let events: Vec<&str> = shown.iter().map(|s| s["event"].as_str().unwrap()).collect();
+        assert_eq!(events, ["requested", "confirmed"], "{who}");
+        for s in shown {
+            assert_eq!(s["matches"], true, "{who}: {s}");
+        }
+        let file = |s: &serde_json::Value, ext: &str| {
+            let path = s["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap())
+                .find(|f| f.ends_with(ext) && (ext != ".txt" || !f.ends_with(".subject.txt")))
+                .unwrap_or_else(|| panic!("no {ext} in {s}"));
+            std::fs::read_to_string(path).unwrap()
+        };
+        // The e-mail written out is the one the mail server received.
+        let subject = file(&shown[0], ".subject.txt");
+        let sent = mails
+            .iter()
+            .find(|m| &m.0 == who && m.1 == subject)
+            .unwrap_or_else(|| panic!("no mail to {who} with the subject {subject}"));
+        assert_eq!(
+            file(&shown[0], ".txt").replace("\r\n", "\n"),
+            sent.2,
+            "{who}: text"
+        );
+        assert_eq!(
+            file(&shown[0], ".html").replace("\r\n", "\n"),
+            sent.3,
+            "{who}: html"
+        );
+        // The page written out has the very hash recorded when the person confirmed.
+        let ledger = sb.json(&["evidence", who]);
+        let entry = ledger["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"] == "confirmed")
+            .unwrap()
+            .clone();
+        let page = file(&shown[1], ".html");
+        let page_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(page.as_bytes()));
+        assert_eq!(entry["content_sha256"], page_sha.as_str());
+        assert_eq!(entry["privacy_sha256"], policy_sha.as_str());
+        assert_eq!(entry["privacy_version"], "2026-03");
+    }
+    // A page that no longer matches is an error: the launched snapshot altered.
+    let who = &confirmed[0];
+    sqlite3(
+        &sb,
+        "UPDATE campaigns SET definition = replace(definition, 'Tatra Tea', 'Tatra Tee')",
+    );
+    let dir = sb.path("shown-after");
+    let err = verify_fails(&sb, &["evidence", who, "--show", dir.to_str().unwrap()]);
+    assert!(err.contains("differ from the hash in the ledger"), "{err}");
 }

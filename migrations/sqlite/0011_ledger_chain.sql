@@ -44,3 +44,7 @@ WHEN NEW.contact_id IS NOT OLD.contact_id OR NEW.event IS NOT OLD.event OR NEW.a
 BEGIN
     SELECT RAISE(ABORT, 'the consent ledger is append-only');
 END;
+
+-- SHA-256 of the privacy policy's text as launched (`privacy_policy_file`), recorded
+-- with every entry of the campaign; the text itself is in the snapshot (`templates`).
+ALTER TABLE campaigns ADD COLUMN privacy_sha256 TEXT;

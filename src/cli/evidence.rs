@@ -9,6 +9,7 @@ use crate::store::LedgerEntry;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -19,6 +20,10 @@ pub struct EvidenceArgs {
     /// The contact's address.
     #[arg(required = true)]
     email: Option<String>,
+    /// Render again, into this folder, every request e-mail and confirmation page the
+    /// contact was shown, and check each against the hash in the ledger.
+    #[arg(long, value_name = "DIR")]
+    show: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -42,7 +47,10 @@ pub async fn run(ctx: &Ctx, args: EvidenceArgs) -> Result<ExitCode> {
             verify(ctx, email.as_deref(), head.as_deref()).await
         }
         (Some(EvidenceCommand::Head), _) => head(ctx).await,
-        (None, Some(email)) => evidence(ctx, &email).await,
+        (None, Some(email)) => match args.show {
+            Some(dir) => show(ctx, &email, &dir).await,
+            None => evidence(ctx, &email).await,
+        },
         (None, None) => anyhow::bail!("give an address: reconsent evidence EMAIL"),
     }
 }
@@ -201,6 +209,74 @@ async fn head(ctx: &Ctx) -> Result<ExitCode> {
             );
         }
         None => outln!("The ledger is empty: no head yet."),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(ctx: &Ctx, email: &str, dir: &Path) -> Result<ExitCode> {
+    let (store, stored) = contact(ctx, email).await?;
+    let shown = ledger::show::show(&store, &ctx.config, &stored, dir).await?;
+    let differ: Vec<&ledger::show::Shown> = shown.iter().filter(|s| !s.matches()).collect();
+    if ctx.json {
+        print::json(&json!({
+            "email": stored.contact.email.as_str(),
+            "shown": shown.iter().map(|s| json!({
+                "entry": s.number,
+                "event": s.entry.event,
+                "at": s.entry.at.to_rfc3339(),
+                "campaign": s.entry.campaign,
+                "wave": s.entry.wave,
+                "recorded_sha256": s.entry.content_sha256,
+                "rendered_sha256": s.rendered_sha256,
+                "matches": s.matches(),
+                "files": s.files,
+            })).collect::<Vec<_>>(),
+        }));
+    } else {
+        outln!(
+            "What {} was shown, rendered again into {}:",
+            stored.contact.email,
+            dir.display()
+        );
+        for s in &shown {
+            let names: Vec<String> = s
+                .files
+                .iter()
+                .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect();
+            outln!(
+                "  {} {:<10} {}  {}",
+                s.entry.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                s.entry.event,
+                if s.matches() {
+                    "matches the ledger"
+                } else {
+                    "DIFFERS from the ledger"
+                },
+                names.join(", ")
+            );
+        }
+    }
+    if shown.is_empty() {
+        errln!(
+            "error: {} was never sent a request nor confirmed one",
+            stored.contact.email
+        );
+        return Ok(ExitCode::from(1));
+    }
+    if let Some(first) = differ.first() {
+        errln!(
+            "error: {} of {} rendered again differ from the hash in the ledger, first entry {} ({}, {}): \
+             recorded {}, rendered {}",
+            differ.len(),
+            shown.len(),
+            first.number,
+            first.entry.event,
+            first.entry.at.format("%Y-%m-%d %H:%M:%S UTC"),
+            first.entry.content_sha256.as_deref().unwrap_or("nothing"),
+            first.rendered_sha256
+        );
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

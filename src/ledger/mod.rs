@@ -5,11 +5,15 @@
 //! |---|---|
 //! | [`chain`] | the canonical bytes of an entry, its hash, the salted commitments for personal fields |
 //! | [`verify`] | walks stored entries in order and names the first that does not match |
+//! | [`show`] | `evidence --show`: e-mails and pages rendered again from the launched snapshot, checked against the ledger |
+//! | [`shown`] | the hashes of what a person was shown: the e-mail's content, a page's bytes |
 //!
 //! The store only reads the chain's heads inside its write transaction and appends
 //! what [`chain::link`] computed, so every backend chains the same way.
 
 pub mod chain;
+pub mod show;
+pub mod shown;
 pub mod verify;
 
 use crate::store::Store;

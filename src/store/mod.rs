@@ -20,7 +20,7 @@ mod wire;
 pub use answers::{
     AnswerContext, AnswerWrite, Answered, Change, NewConsent, Outcome, RequestDelivery,
 };
-pub use campaigns::{CampaignRow, LaunchTx};
+pub use campaigns::{CampaignRow, LaunchTx, LaunchedCampaign};
 pub use chain::ChainHead;
 pub use counts::AnswerCounts;
 pub use erasure::{Due, Erasure};
