@@ -328,24 +328,30 @@ fn two_writers_at_once_do_not_fork_the_chain() {
     sb.ok(&["evidence", "verify"]);
 }
 
-/// The request e-mails as delivered, parsed by Python's e-mail package: (to, subject,
-/// text, html), line ends as a mail client reads them.
-fn delivered(sb: &Sandbox) -> Vec<(String, String, String, String)> {
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/mail_parts.py");
+/// What a Python script of tests/support prints, run on `args`.
+fn support_script(name: &str, args: &[std::path::PathBuf]) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support")
+        .join(name);
     let out = Command::new("python3")
         .arg(script)
-        .arg(sb.path("outbox"))
+        .args(args)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{name}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The request e-mails as delivered, parsed by Python's e-mail package: (to, subject,
+/// text, html), line ends as a mail client reads them.
+fn delivered(sb: &Sandbox) -> Vec<(String, String, String, String)> {
+    let out = support_script("mail_parts.py", &[sb.path("outbox")]);
     let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().replace("\r\n", "\n");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
+    out.lines()
         .map(|l| {
             let m: serde_json::Value = serde_json::from_str(l).unwrap();
             (s(&m["to"]), s(&m["subject"]), s(&m["text"]), s(&m["html"]))
@@ -417,4 +423,117 @@ async fn every_confirmation_renders_again_exactly_what_was_sent_and_shown() {
     let dir = sb.path("shown-after");
     let err = verify_fails(&sb, &["evidence", who, "--show", dir.to_str().unwrap()]);
     assert!(err.contains("differ from the hash in the ledger"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_export_validates_against_the_shipped_schema_and_opens_as_csv() {
+    let (sb, confirmed) = answered(4).await;
+    // An erased contact's records stay, without its personal data.
+    sb.ok(&["forget", &confirmed[1], "--now", "2026-11-23T00:00:00Z"]);
+    let head = sb.json(&["evidence", "head"]);
+    let json = sb.json(&[
+        "evidence",
+        "export",
+        "--campaign",
+        "spring-reconsent",
+        "--out",
+        "records.jsonl",
+    ]);
+    sb.ok(&[
+        "evidence",
+        "export",
+        "--campaign",
+        "spring-reconsent",
+        "--out",
+        "records.csv",
+    ]);
+    let expected: u64 = sqlite3(
+        &sb,
+        "SELECT count(*) FROM ledger WHERE campaign = 'spring-reconsent'",
+    )
+    .parse()
+    .unwrap();
+    assert_eq!(json["records"], expected);
+    assert_eq!(json["head"]["hash"], head["head"]);
+
+    let schema =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/consent-record.schema.json");
+    let out = support_script(
+        "check_records.py",
+        &[schema, sb.path("records.jsonl"), sb.path("records.csv")],
+    );
+    let checked: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(checked["errors"], serde_json::json!([]), "{checked}");
+    assert_eq!(checked["jsonl"], expected);
+    assert_eq!(checked["csv"], expected, "one CSV row per record");
+    assert_eq!(checked["same_ids"], true);
+
+    // A confirmation reads as consent given by a button, with what was shown.
+    let text = std::fs::read_to_string(sb.path("records.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let given = records.iter().find(|r| r["status"] == "given").unwrap();
+    assert_eq!(given["method"], "button_on_page");
+    assert_eq!(given["legal_basis"], "GDPR Art. 6(1)(a) consent");
+    assert_eq!(given["controller"]["legal_entity"], "Tatra Tea sp. z o.o.");
+    assert_eq!(given["privacy_policy"]["version"], "2026-03");
+    assert!(
+        given["notice"]["page_sha256"].is_string() && given["notice"]["email_sha256"].is_string()
+    );
+    assert!(given["ip"].is_string() && given["message_id"].is_string());
+    let erased: Vec<_> = records
+        .iter()
+        .filter(|r| r["ip"].is_null() && r["status"] == "given")
+        .collect();
+    assert_eq!(
+        erased.len(),
+        1,
+        "the forgotten contact's confirmation, without its IP"
+    );
+    assert!(!text.contains(&confirmed[1]));
+
+    // One contact's records on stdout, as CSV: a header and one row per ledger entry.
+    let entries = sb.json(&["evidence", &confirmed[0]])["entries"]
+        .as_array()
+        .unwrap()
+        .len();
+    let csv = sb
+        .ok(&["evidence", &confirmed[0], "--format", "csv"])
+        .stdout;
+    assert_eq!(
+        csv::Reader::from_reader(csv.as_bytes()).records().count(),
+        entries
+    );
+
+    // A name that says no format, or a campaign that does not exist: refused, nothing written.
+    for (args, says) in [
+        (
+            vec!["evidence", "export", "--out", "records.txt"],
+            "--format jsonl|csv",
+        ),
+        (
+            vec![
+                "evidence",
+                "export",
+                "--campaign",
+                "nope",
+                "--out",
+                "nope.jsonl",
+            ],
+            "no campaign named nope",
+        ),
+    ] {
+        let out = sb.run(&args);
+        assert_eq!(out.code, 1, "{args:?}");
+        assert!(out.stderr.contains(says), "{}", out.stderr);
+    }
+    assert!(!sb.path("records.txt").exists() && !sb.path("nope.jsonl").exists());
+    let leftovers = std::fs::read_dir(sb.dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .count();
+    assert_eq!(leftovers, 0);
 }

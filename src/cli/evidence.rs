@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use crate::domain::EmailAddress;
+use crate::ledger::export::{Filter, Format};
 use crate::ledger::{self, Verdict};
 use crate::print::{self, errln, outln};
 use crate::store::LedgerEntry;
@@ -24,6 +25,9 @@ pub struct EvidenceArgs {
     /// contact was shown, and check each against the hash in the ledger.
     #[arg(long, value_name = "DIR")]
     show: Option<PathBuf>,
+    /// Print the contact's consent records (ISO/IEC TS 27560) instead: JSON Lines or CSV.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
 }
 
 #[derive(Subcommand)]
@@ -39,6 +43,22 @@ enum EvidenceCommand {
     },
     /// Print the chain's current head, its time and entry count, to record elsewhere.
     Head,
+    /// Write consent records (ISO/IEC TS 27560 fields, docs/consent-record.schema.json),
+    /// one per ledger entry, each naming the chain's head the export was made at.
+    Export {
+        /// Only this campaign's entries.
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Only entries from this time on (RFC 3339 or YYYY-MM-DD).
+        #[arg(long, value_parser = super::parse_now)]
+        since: Option<crate::domain::Instant>,
+        /// The file to write (replaced whole, never left half-written).
+        #[arg(long)]
+        out: PathBuf,
+        /// jsonl or csv (default: from the file's extension).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
 }
 
 pub async fn run(ctx: &Ctx, args: EvidenceArgs) -> Result<ExitCode> {
@@ -47,9 +67,26 @@ pub async fn run(ctx: &Ctx, args: EvidenceArgs) -> Result<ExitCode> {
             verify(ctx, email.as_deref(), head.as_deref()).await
         }
         (Some(EvidenceCommand::Head), _) => head(ctx).await,
-        (None, Some(email)) => match args.show {
-            Some(dir) => show(ctx, &email, &dir).await,
-            None => evidence(ctx, &email).await,
+        (
+            Some(EvidenceCommand::Export {
+                campaign,
+                since,
+                out,
+                format,
+            }),
+            _,
+        ) => {
+            let filter = Filter {
+                campaign,
+                since,
+                contact: None,
+            };
+            export_file(ctx, &filter, &out, format).await
+        }
+        (None, Some(email)) => match (args.show, args.format) {
+            (Some(dir), _) => show(ctx, &email, &dir).await,
+            (None, Some(format)) => records(ctx, &email, format).await,
+            (None, None) => evidence(ctx, &email).await,
         },
         (None, None) => anyhow::bail!("give an address: reconsent evidence EMAIL"),
     }
@@ -279,4 +316,92 @@ async fn show(ctx: &Ctx, email: &str, dir: &Path) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `evidence EMAIL --format`: the contact's records on stdout.
+async fn records(ctx: &Ctx, email: &str, format: Format) -> Result<ExitCode> {
+    let (store, stored) = contact(ctx, email).await?;
+    let filter = Filter {
+        contact: Some(stored.id),
+        ..Filter::default()
+    };
+    let mut buf = Vec::new();
+    ledger::export::export(&store, &filter, format, &mut buf).await?;
+    let text = String::from_utf8_lossy(&buf);
+    match format {
+        Format::Jsonl => print::json_text(&text),
+        Format::Csv => print::out!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `evidence export`: written beside the target and renamed over it when complete, so a
+/// failure leaves the old file (or none), never half of one.
+async fn export_file(
+    ctx: &Ctx,
+    filter: &Filter,
+    out: &Path,
+    format: Option<Format>,
+) -> Result<ExitCode> {
+    let format = match format {
+        Some(f) => f,
+        None => Format::of_path(out)?,
+    };
+    let store = ctx.store().await?;
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile_in(dir)?;
+    let (count, head) = {
+        let mut w = std::io::BufWriter::new(&mut tmp.1);
+        let done = ledger::export::export(&store, filter, format, &mut w).await;
+        done?
+    };
+    tmp.1
+        .sync_all()
+        .with_context(|| format!("cannot write {}", tmp.0.display()))?;
+    std::fs::rename(&*tmp.0, out).with_context(|| format!("cannot write {}", out.display()))?;
+    if ctx.json {
+        print::json(&json!({ "records": count, "out": out, "head": head }));
+    } else {
+        outln!("Wrote {count} consent records to {}.", out.display());
+        if let Some(h) = &head.hash {
+            outln!(
+                "They end at the ledger's head {h} ({} entries); `reconsent evidence verify --head {h}` proves later that none changed.",
+                head.entries
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A new file in `dir` for writing, removed again if the export fails.
+fn tempfile_in(dir: &Path) -> Result<(TempPath, std::fs::File)> {
+    let path = dir.join(format!(
+        ".reconsent-export-{}.tmp",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("cannot write into {}", dir.display()))?;
+    Ok((TempPath(path), file))
+}
+
+/// A path removed when dropped, unless it was renamed away first.
+struct TempPath(PathBuf);
+
+impl std::ops::Deref for TempPath {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

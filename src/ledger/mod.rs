@@ -5,6 +5,8 @@
 //! |---|---|
 //! | [`chain`] | the canonical bytes of an entry, its hash, the salted commitments for personal fields |
 //! | [`verify`] | walks stored entries in order and names the first that does not match |
+//! | [`record`] | one ledger entry as an ISO/IEC TS 27560 consent record (`docs/consent-record.schema.json`), or a CSV row |
+//! | [`export`] | `evidence export` and `evidence EMAIL --format`: records as JSON Lines or CSV, up to the head taken at the start |
 //! | [`show`] | `evidence --show`: e-mails and pages rendered again from the launched snapshot, checked against the ledger |
 //! | [`shown`] | the hashes of what a person was shown: the e-mail's content, a page's bytes |
 //!
@@ -12,6 +14,8 @@
 //! what [`chain::link`] computed, so every backend chains the same way.
 
 pub mod chain;
+pub mod export;
+pub mod record;
 pub mod show;
 pub mod shown;
 pub mod verify;
