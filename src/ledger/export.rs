@@ -62,7 +62,7 @@ pub async fn export(
     store: &Store,
     filter: &Filter,
     format: Format,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<(u64, ExportHead)> {
     if let Some(name) = &filter.campaign
         && store.campaign(name).await?.is_none()
@@ -107,12 +107,12 @@ pub async fn export(
 }
 
 enum RecordWriter<'a> {
-    Jsonl(&'a mut dyn Write, u64),
-    Csv(Box<csv::Writer<&'a mut dyn Write>>, u64),
+    Jsonl(&'a mut (dyn Write + Send), u64),
+    Csv(Box<csv::Writer<&'a mut (dyn Write + Send)>>, u64),
 }
 
 impl<'a> RecordWriter<'a> {
-    fn new(format: Format, out: &'a mut dyn Write) -> Result<Self> {
+    fn new(format: Format, out: &'a mut (dyn Write + Send)) -> Result<Self> {
         Ok(match format {
             Format::Jsonl => RecordWriter::Jsonl(out, 0),
             Format::Csv => {
