@@ -9,7 +9,7 @@ use crate::policy::ContactClass;
 use crate::print::{self, errln, out, outln};
 use crate::secrets::TokenSource;
 use crate::send::{Clock, SendOptions};
-use crate::store::{OpenStores, Store, StoredContact, Tombstone, sqlite_path};
+use crate::store::{OpenStores, Store, StoredContact, Tombstone};
 
 mod evidence;
 use anyhow::{Context, Result};
@@ -243,7 +243,7 @@ impl Ctx {
     async fn store(&self) -> Result<Store> {
         Ok(self
             .stores
-            .open(&sqlite_path(&self.database)?)
+            .open(&self.database)
             .await?
             .with_webhooks(self.config.webhooks.url.is_some()))
     }
@@ -373,8 +373,8 @@ async fn campaign(ctx: &Ctx, cmd: CampaignCommand) -> Result<ExitCode> {
 }
 
 async fn init(ctx: &Ctx) -> Result<ExitCode> {
-    let path = sqlite_path(&ctx.database)?;
-    let store = ctx.stores.create(&path).await?;
+    let store = ctx.stores.create(&ctx.database).await?;
+    let path = store.describe();
     crate::secrets::ensure(
         &store,
         ctx.config.secrets.tombstone_key_file.as_deref(),

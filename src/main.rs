@@ -8,7 +8,7 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::umask(0o077);
     }
-    // One malloc arena for every thread. Rows are built on SQLite's threads and freed on
+    // One malloc arena for every thread. Rows are built on the database driver's threads and freed on
     // tokio's; with glibc's arena per thread, each arena kept what the others freed into
     // it, and a launch's resident memory grew with the size of the base.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

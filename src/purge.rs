@@ -134,7 +134,7 @@ pub async fn purge(
         store.dequeue(&consented).await?;
         report.kept += consented.len() as u64;
         let erased = store.erase(&batch, now).await?;
-        store.restart_log().await?;
+        store.after_erase_batch().await?;
         report.kept += (batch.len() - erased.len()) as u64;
         report.purged += erased.len() as u64;
         metrics::counter!("reconsent_purged_total").increment(erased.len() as u64);
@@ -163,7 +163,7 @@ async fn scrub(store: &Store, now: Instant, when: Scrub) -> Result<()> {
     if in_time && store.scrub_due().await? {
         store.scrub(now).await
     } else {
-        store.checkpoint().await
+        store.settle().await
     }
 }
 

@@ -8,7 +8,7 @@ use super::render::{RenderInput, Rendered, Renderer};
 use crate::config::Config;
 use crate::domain::{Contact, EmailAddress, Instant, Locale};
 use crate::print::{errln, outln};
-use crate::store::{Store, sqlite_path};
+use crate::store::Store;
 use crate::tokens::LinkSigner;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
@@ -256,13 +256,9 @@ async fn recipient(
     campaign: &Campaign,
     email: Option<&str>,
 ) -> Result<Recipient> {
-    let path = sqlite_path(ctx.database)?;
     let Some(email) = email else {
-        let (key, notes) = if Path::new(&path).exists() {
-            (
-                ctx.stores.open(&path).await?.secrets().await?.link_key,
-                vec![],
-            )
+        let (key, notes) = if let Some(store) = ctx.stores.open_existing(ctx.database).await? {
+            (store.secrets().await?.link_key, vec![])
         } else {
             let note = "no database: the links are signed with a throwaway key and lead nowhere";
             (
@@ -278,10 +274,11 @@ async fn recipient(
         });
     };
     let address = EmailAddress::parse(email)?;
-    let store = ctx.stores.open(&path).await?;
+    let store = ctx.stores.open(ctx.database).await?;
     let Some(stored) = store.contact_by_key(address.key()).await? else {
         bail!(
-            "no contact with the address {address} in {path} (import it first, or leave out --contact to preview with a sample contact)"
+            "no contact with the address {address} in {} (import it first, or leave out --contact to preview with a sample contact)",
+            store.describe()
         );
     };
     let key = store.secrets().await?.link_key;
@@ -302,7 +299,7 @@ async fn recipient(
 }
 
 async fn open_store(ctx: &CommandContext<'_>) -> Result<Store> {
-    ctx.stores.open(&sqlite_path(ctx.database)?).await
+    ctx.stores.open(ctx.database).await
 }
 
 pub async fn launch(ctx: &CommandContext<'_>, file: &Path, dry_run: bool) -> Result<ExitCode> {

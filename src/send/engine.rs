@@ -233,7 +233,7 @@ impl Sender {
         result?;
         // Every claim is settled: what the log says no longer matters.
         if let Ok(wire) = Arc::try_unwrap(wire) {
-            wire.remove();
+            wire.remove().await;
         }
         // Campaigns the server made us pause: say why.
         for (id, (kit, flag)) in &kits {
@@ -571,7 +571,7 @@ async fn connection_task(
                 &message.envelope_to,
                 &message.message_id,
                 &message.bytes,
-                &mut || wire.record(c.delivery_id),
+                &mut || Box::pin(wire.record(c.delivery_id)),
             )
             .await;
         metrics::histogram!("reconsent_send_seconds").record(sending.elapsed());

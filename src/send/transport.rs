@@ -112,6 +112,12 @@ pub enum Transport {
     Smtp(Box<SmtpSession>),
 }
 
+/// Records a message as handed to the server, right before its body goes out: a write
+/// to a file or to the database, so it may wait.
+pub type OnTheWire<'a> = dyn FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + 'a>>
+    + Send
+    + 'a;
+
 impl Transport {
     pub fn new(config: &TransportConfig) -> Result<Self> {
         Ok(match config {
@@ -136,11 +142,13 @@ impl Transport {
         to: &str,
         message_id: &str,
         bytes: &[u8],
-        on_the_wire: &mut (dyn FnMut() -> std::io::Result<()> + Send),
+        on_the_wire: &mut OnTheWire<'_>,
     ) -> Result<(), (Failure, Phase)> {
         match self {
             Self::File(dir) => {
-                on_the_wire().map_err(|e| (not_recorded(e), Phase::Connect))?;
+                on_the_wire()
+                    .await
+                    .map_err(|e| (not_recorded(e), Phase::Connect))?;
                 write_eml(dir, message_id, bytes)
                     .await
                     .map_err(|e| (Failure::Connection(format!("{e:#}")), Phase::Connect))
@@ -273,7 +281,7 @@ impl SmtpSession {
         from: &str,
         to: &str,
         bytes: &[u8],
-        on_the_wire: &mut (dyn FnMut() -> std::io::Result<()> + Send),
+        on_the_wire: &mut OnTheWire<'_>,
     ) -> Result<(), (Failure, Phase)> {
         let mut conn = match self.conn.take() {
             Some(conn) if !conn.has_broken() => conn,
@@ -336,7 +344,7 @@ impl SmtpSession {
             }
             return Err(envelope_err(e));
         }
-        if let Err(e) = on_the_wire() {
+        if let Err(e) = on_the_wire().await {
             // The server waits for a body that will not come: dropping the connection
             // ends the transaction with nothing delivered.
             conn.abort().await;

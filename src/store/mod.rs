@@ -1,90 +1,59 @@
-//! Every SQL statement lives here; business logic stays above. One module per backend.
+//! Every SQL statement lives here; business logic stays above. One module per backend,
+//! chosen by the database URL; nothing outside this module knows which one it talks to.
 //!
-//! `sqlite` is the embedded default (WAL, one file, plus `wire`: a small log per sender
-//! beside it, of the messages handed to the mail server). The types below are what the
-//! store hands up: plain data, no SQL.
+//! - `sqlite`: the embedded default (WAL, one file, plus a small wire log per sender
+//!   beside it, of the messages handed to the mail server).
+//! - `postgres`: one base shared by senders on several machines (claims with
+//!   `FOR UPDATE SKIP LOCKED`, the wire log in a table).
+//! - `records`: what the store hands up and takes in: plain data, no SQL.
+//! - `url`: how a database URL names a backend.
 
-mod answers;
-mod bonus;
-mod campaigns;
-mod chain;
-mod counts;
-mod erasure;
-mod insight;
-mod queue;
+mod delegate;
+mod postgres;
+mod records;
 mod sqlite;
-mod waves;
-mod webhooks;
-mod wire;
+mod url;
+mod wire_log;
 
-pub use answers::{
-    AnswerContext, AnswerWrite, Answered, Change, NewConsent, Outcome, RequestDelivery,
+pub use delegate::{ImportTx, LaunchTx, Store};
+pub use postgres::PgStore;
+pub use records::{
+    AnswerContext, AnswerCounts, AnswerWrite, Answered, CampaignRow, ChainHead, Change, Claimed,
+    Due, DueDay, Erasure, Fate, LaunchedCampaign, LedgerEntry, NewConsent, OutboxEvent, Outcome,
+    QueueState, RateBy, RateRow, RequestDelivery, SlotRequest, StageCursor, StoredContact,
+    Tombstone,
 };
-pub use campaigns::{CampaignRow, LaunchTx, LaunchedCampaign};
-pub use chain::ChainHead;
-pub use counts::AnswerCounts;
-pub use erasure::{Due, Erasure};
-pub use insight::{DueDay, RateBy, RateRow};
-pub use queue::{Claimed, Fate, QueueState, SlotRequest};
-pub use sqlite::{ImportTx, SqliteStore as Store};
-pub use webhooks::OutboxEvent;
-pub use wire::WireLog;
-
-use crate::domain::{Contact, Instant};
+pub use sqlite::SqliteStore;
+pub use url::DatabaseUrl;
+pub use wire_log::WireLog;
 
 /// The wave index of the thank-you mail after a confirmation: a delivery like the
 /// requests, so it is throttled, retried and survives a restart, and the unique
 /// (campaign, contact, wave) key sends it at most once.
 pub const THANK_YOU_WAVE: i64 = -1;
 
-/// A contact as stored: its row id (never shown outside), its opaque public id, its facts.
-#[derive(Debug, Clone)]
-pub struct StoredContact {
-    pub id: i64,
-    pub public_id: String,
-    pub contact: Contact,
-}
-
-#[derive(Debug, Clone)]
-pub struct Tombstone {
-    pub reason: String,
-    pub at: Instant,
-}
-
-/// One entry of the consent ledger (DESIGN §2.6).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct LedgerEntry {
-    pub event: String,
-    pub at: Instant,
-    pub campaign: Option<String>,
-    pub wave: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub content_sha256: Option<String>,
-    /// SHA-256 of the privacy policy's text (`privacy_policy_file`), when the campaign gave it.
-    pub privacy_sha256: Option<String>,
-    /// The campaign's `privacy_policy_version`.
-    pub privacy_version: Option<String>,
-    pub message_id: Option<String>,
-    pub policy_version: String,
-    pub suspect: bool,
-    /// Event-specific facts as JSON (for `imported`: the consent facts and the source line).
-    pub detail: Option<serde_json::Value>,
-}
-
 /// The stores a command opened, closed together when it ends (see [`Store::close`]).
 #[derive(Default)]
 pub struct OpenStores(std::sync::Mutex<Vec<Store>>);
 
 impl OpenStores {
-    pub async fn open(&self, path: &str) -> anyhow::Result<Store> {
-        let store = Store::open(path).await?;
+    pub async fn open(&self, url: &str) -> anyhow::Result<Store> {
+        let store = Store::open(url).await?;
         self.keep(store.clone());
         Ok(store)
     }
 
-    pub async fn create(&self, path: &str) -> anyhow::Result<Store> {
-        let store = Store::create(path).await?;
+    /// The database at `url` if there is one (initialised), else `None`.
+    pub async fn open_existing(&self, url: &str) -> anyhow::Result<Option<Store>> {
+        let store = Store::open_existing(url).await?;
+        if let Some(store) = &store {
+            self.keep(store.clone());
+        }
+        Ok(store)
+    }
+
+    pub async fn create(&self, url: &str) -> anyhow::Result<Store> {
+        let store = Store::create(url).await?;
         self.keep(store.clone());
         Ok(store)
     }
@@ -101,21 +70,4 @@ impl OpenStores {
             store.close().await;
         }
     }
-}
-
-/// How a database URL is spelled: `sqlite://FILE`, `sqlite:FILE`, or a bare file path.
-pub fn sqlite_path(url: &str) -> anyhow::Result<String> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!(
-            "PostgreSQL is not supported by this version yet; use a SQLite file (sqlite://reconsent.db)"
-        );
-    }
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
-    if path.is_empty() {
-        anyhow::bail!("the database URL '{url}' names no file");
-    }
-    Ok(path.to_string())
 }

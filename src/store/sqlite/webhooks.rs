@@ -1,21 +1,13 @@
 //! The webhook outbox (SQLite).
 
-use super::sqlite::SqliteStore;
+use super::SqliteStore;
 use crate::domain::Instant;
+use crate::store::OutboxEvent;
 use anyhow::Result;
 use sqlx::Row;
 
 /// The audit entry of [`SqliteStore::drop_undelivered_addresses`].
 const ADDRESSES_DROPPED: &str = "webhook_addresses_dropped";
-
-#[derive(Debug, Clone)]
-pub struct OutboxEvent {
-    pub id: i64,
-    pub event_type: String,
-    pub ordering_key: String,
-    pub payload: String,
-    pub attempts: i64,
-}
 
 /// Who an event is about: the opaque id, and the shop's own id when the import gave
 /// one, else the address. The shop finds its contact by either; an outbox that holds
@@ -193,7 +185,7 @@ impl SqliteStore {
             .await?;
         tx.commit().await?;
         self.vacuum().await?;
-        self.checkpoint().await?;
+        self.settle().await?;
         Ok(dropped)
     }
 

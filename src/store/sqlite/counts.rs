@@ -1,8 +1,8 @@
 //! The counts behind `campaign status` (SQLite): deliveries by wave and state, why
 //! messages were cancelled or failed, and the answers recorded.
 
-use super::campaigns::CampaignRow;
-use super::sqlite::SqliteStore;
+use super::SqliteStore;
+use crate::store::{AnswerCounts, CampaignRow};
 use anyhow::Result;
 use std::collections::BTreeMap;
 
@@ -42,16 +42,6 @@ impl SqliteStore {
         }
         Ok(reasons)
     }
-}
-
-/// Answers recorded for a campaign: distinct contacts per (event, suspect).
-#[derive(Debug, Default, Clone)]
-pub struct AnswerCounts {
-    pub by_event: BTreeMap<(String, bool), i64>,
-    /// Contacts with any answer, suspect or not: they are not "no response".
-    pub answered: i64,
-    pub queued_for_deletion: i64,
-    pub purged: i64,
 }
 
 impl SqliteStore {

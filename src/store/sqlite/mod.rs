@@ -1,12 +1,28 @@
-//! The SQLite store: WAL, migrations from `migrations/sqlite`.
+//! The SQLite store: WAL, migrations from `migrations/sqlite`. One file per concern,
+//! as in the other backends.
 
-use super::{LedgerEntry, StoredContact, Tombstone};
+mod answers;
+mod bonus;
+mod campaigns;
+mod chain;
+mod counts;
+mod erasure;
+mod insight;
+mod queue;
+mod waves;
+mod webhooks;
+mod wire;
+
+pub use campaigns::LaunchTx;
+pub use wire::FileWireLog;
+
 use crate::domain::{
     ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, Locale, from_unix,
 };
 use crate::secrets::{
     KEY_FILE, KEY_LEN, LINK_KEY, Secrets, TOMBSTONE_KEY, read_key_file, stored_path,
 };
+use crate::store::{LedgerEntry, StageCursor, StoredContact, Tombstone};
 use anyhow::{Context, Result, bail};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -51,6 +67,23 @@ impl SqliteStore {
             );
         }
         Self::connect(path, false).await
+    }
+
+    /// The database at `path` if there is a file there.
+    pub async fn open_existing(path: &str) -> Result<Option<Self>> {
+        if !Path::new(path).exists() {
+            return Ok(None);
+        }
+        Ok(Some(Self::connect(path, false).await?))
+    }
+
+    /// The database file, as given.
+    pub fn describe(&self) -> String {
+        self.writer
+            .connect_options()
+            .get_filename()
+            .display()
+            .to_string()
     }
 
     async fn connect(path: &str, create: bool) -> Result<Self> {
@@ -98,7 +131,7 @@ impl SqliteStore {
             writer,
             webhooks: false,
         };
-        super::chain::chain_existing(&store)
+        chain::chain_existing(&store)
             .await
             .with_context(|| format!("cannot chain the consent ledger of {path}"))?;
         Ok(store)
@@ -163,7 +196,7 @@ impl SqliteStore {
             .await?;
         tx.commit().await?;
         // The page that held the key is rewritten with zeros now, not at the next checkpoint.
-        self.checkpoint().await
+        self.settle().await
     }
 
     /// The keys: from the database, the tombstone key from its file if `init` put it there.
@@ -265,7 +298,7 @@ impl SqliteStore {
         .bind(contact_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(super::chain::entry_from_row).collect()
+        rows.iter().map(chain::entry_from_row).collect()
     }
 
     /// Inserts a tombstone (erasure is a later feature; tests and `forget` use this).
@@ -301,9 +334,6 @@ impl SqliteStore {
 pub struct ImportTx {
     tx: Transaction<'static, Sqlite>,
 }
-
-/// Where reading the stage stopped: the last (address key, line) handed out.
-pub type StageCursor = Option<(String, i64)>;
 
 impl ImportTx {
     /// Appends valid rows, each with its line in the file.
@@ -619,7 +649,7 @@ pub(super) async fn insert_ledger_rows(
     conn: &mut sqlx::SqliteConnection,
     rows: &[(i64, &LedgerEntry)],
 ) -> Result<()> {
-    super::chain::append(conn, rows).await
+    chain::append(conn, rows).await
 }
 
 /// Makes the database and its companion files readable by their owner only: they hold

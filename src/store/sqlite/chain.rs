@@ -5,11 +5,11 @@
 //! Two writers cannot fork the chain: an append first writes (the salts), which takes
 //! SQLite's write lock for the transaction, and only then reads the heads it continues.
 
-use super::LedgerEntry;
-use super::sqlite::SqliteStore;
-use crate::domain::{Instant, from_unix};
+use super::SqliteStore;
+use crate::domain::from_unix;
 use crate::ledger::chain::{self, Chained, Commitments, Heads, Link, Subject};
 use crate::ledger::verify::StoredEntry;
+use crate::store::{ChainHead, LedgerEntry};
 use anyhow::Result;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -26,14 +26,6 @@ const ENTRY_COLUMNS: &str = "l.id, l.contact_id, l.event, l.at, l.campaign, l.wa
     s.salt AS subject_salt, c.email_key AS subject_address \
     FROM ledger l LEFT JOIN ledger_salts s ON s.contact_id = l.contact_id \
     LEFT JOIN contacts c ON c.id = l.contact_id";
-
-/// The chain's last entry: its hash, time, and how many entries it closes.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ChainHead {
-    pub head: String,
-    pub entries: i64,
-    pub at: Instant,
-}
 
 /// Appends ledger entries (contact id, entry), chained in the order given.
 pub(super) async fn append(

@@ -1,32 +1,11 @@
 //! Deletion queue and erasure (SQLite). An erasure is one transaction per batch: a
 //! contact is either wholly erased, with its tombstone, or untouched.
 
-use super::sqlite::{COLUMNS, SqliteStore, stored_from_row};
-use super::{LedgerEntry, StoredContact};
+use super::{COLUMNS, SqliteStore, stored_from_row};
 use crate::domain::Instant;
+use crate::store::{Due, Erasure, LedgerEntry, StoredContact};
 use anyhow::Result;
 use sqlx::{QueryBuilder, Row, Sqlite};
-
-/// A contact due for erasure, with why and since when it was queued.
-#[derive(Debug, Clone)]
-pub struct Due {
-    pub contact: StoredContact,
-    pub reason: String,
-    pub queued_at: Instant,
-}
-
-/// What to erase: the contact, its tombstone key, the reason.
-pub struct Erasure {
-    pub contact_id: i64,
-    /// For the `contact.purged` webhook: the shop erases by its own id if the import
-    /// gave one, else by the address.
-    pub public_id: String,
-    pub email: String,
-    pub external_id: Option<String>,
-    pub tombstone: Vec<u8>,
-    pub reason: String,
-    pub policy_version: String,
-}
 
 impl SqliteStore {
     /// Queues the silent of a campaign whose deadline has passed; returns how many.
@@ -287,7 +266,7 @@ impl SqliteStore {
     /// Copies the WAL into the database and starts it again from its beginning. Under
     /// a stream of batches the background checkpoint never catches up with the writer,
     /// and the log grew by gigabytes over a purge of a million.
-    pub async fn restart_log(&self) -> Result<()> {
+    pub async fn after_erase_batch(&self) -> Result<()> {
         sqlx::query("PRAGMA wal_checkpoint(RESTART)")
             .execute(&self.writer)
             .await?;
@@ -327,7 +306,7 @@ impl SqliteStore {
         .bind(now.timestamp())
         .execute(&self.writer)
         .await?;
-        self.checkpoint().await
+        self.settle().await
     }
 
     /// Rewrites the database file from its live rows (see [`Self::scrub`] for why).
@@ -338,7 +317,7 @@ impl SqliteStore {
 
     /// Copies the WAL into the database and empties it, so erased rows survive in
     /// neither file.
-    pub async fn checkpoint(&self) -> Result<()> {
+    pub async fn settle(&self) -> Result<()> {
         let (busy,): (i64,) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
             .fetch_one(&self.writer)
             .await?;

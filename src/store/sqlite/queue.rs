@@ -4,81 +4,16 @@
 //! Two senders on one database never send one delivery twice: claiming is a single
 //! `UPDATE … RETURNING`, and SQLite runs one writer at a time.
 
-use super::sqlite::{COLUMNS, SqliteStore, stored_from_row};
-use super::{LedgerEntry, StoredContact, THANK_YOU_WAVE};
+use super::{COLUMNS, SqliteStore, stored_from_row};
 use crate::domain::Instant;
+use crate::store::{Claimed, Fate, LedgerEntry, QueueState, SlotRequest, THANK_YOU_WAVE};
 use anyhow::Result;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::BTreeMap;
 
-/// A delivery claimed by a sender, with its contact.
-#[derive(Debug, Clone)]
-pub struct Claimed {
-    pub delivery_id: i64,
-    pub campaign_id: i64,
-    /// The wave's index, or [`THANK_YOU_WAVE`].
-    pub wave: i64,
-    pub attempts: i64,
-    /// Bounced or left since: never written to again.
-    pub suppressed: bool,
-    /// The code drawn from the campaign's pool at confirmation (thank-you mails).
-    pub bonus_code: Option<String>,
-    pub contact: StoredContact,
-}
-
-/// What became of one delivery.
-#[derive(Debug, Clone)]
-pub enum Fate {
-    Sent {
-        message_id: String,
-        content_sha256: String,
-        ledger: Box<LedgerEntry>,
-    },
-    Retry {
-        due_at: Instant,
-        error: String,
-    },
-    Bounced {
-        error: String,
-        deletion_due_at: Instant,
-    },
-    Failed {
-        error: String,
-    },
-    Unknown {
-        error: String,
-    },
-    /// Back to the queue, untouched by blame; the campaign pauses with this reason.
-    PauseCampaign {
-        reason: String,
-    },
-    /// Held but never handed to a server (the campaign was paused or the sender stopped).
-    Released,
-}
-
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct QueueState {
-    /// Due now and not claimed.
-    pub due: i64,
-    /// Claimed or being sent by some sender.
-    pub in_flight: i64,
-    /// Waiting for a later time (retries).
-    pub later: i64,
-}
-
 /// Deliveries a sender takes: those of running campaigns, and the thank-you mails of
 /// campaigns whose deadline has closed them (`d` deliveries, `c` campaigns).
 const SENDABLE: &str = "c.state = 'running' OR (c.state = 'completed' AND d.wave = -1)";
-
-/// `k` slots of a campaign's throttle asked for at `now` (µs since the epoch), one per
-/// `period` µs (see `send::pace`).
-#[derive(Debug, Clone, Copy)]
-pub struct SlotRequest {
-    pub campaign_id: i64,
-    pub now: i64,
-    pub k: i64,
-    pub period: i64,
-}
 
 impl SqliteStore {
     /// Deliveries left by senders that stopped (their lease ran out): those a sender
@@ -406,7 +341,7 @@ async fn record_sent(
             .iter()
             .map(|(_, contact_id, _, _, e)| (*contact_id, &***e))
             .collect();
-        super::sqlite::insert_ledger_rows(&mut *conn, &ledger).await?;
+        super::insert_ledger_rows(&mut *conn, &ledger).await?;
     }
     Ok(())
 }

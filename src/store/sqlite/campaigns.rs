@@ -1,36 +1,10 @@
 //! Campaigns as launched, their state, and the launch's one transaction (SQLite).
 
-use super::sqlite::SqliteStore;
+use super::SqliteStore;
 use crate::domain::{Instant, from_unix};
+use crate::store::{CampaignRow, LaunchedCampaign};
 use anyhow::Result;
 use sqlx::{Row, Sqlite};
-
-#[derive(Debug, Clone)]
-pub struct CampaignRow {
-    pub id: i64,
-    pub name: String,
-    pub definition: String,
-    pub definition_sha256: String,
-    pub source_file: String,
-    /// The template files as launched, as JSON `{ "path": "content" }`.
-    pub templates: String,
-    pub state: String,
-    pub state_reason: Option<String>,
-    pub launched_at: Instant,
-    /// SHA-256 of the privacy policy's text as launched, when the campaign gave it.
-    pub privacy_sha256: Option<String>,
-}
-
-/// What a launch stores of a campaign: its file and snapshot as they were.
-pub struct LaunchedCampaign<'a> {
-    pub name: &'a str,
-    pub definition: &'a str,
-    pub definition_sha256: &'a str,
-    pub source_file: &'a str,
-    /// The snapshot, JSON: the template files, the bonus code, the privacy policy's text.
-    pub templates: &'a str,
-    pub privacy_sha256: Option<&'a str>,
-}
 
 pub struct LaunchTx {
     pub(super) tx: sqlx::Transaction<'static, Sqlite>,

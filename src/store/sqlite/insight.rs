@@ -2,36 +2,10 @@
 //! confirmation rate by a contact's country or locale, bounces by the server's words,
 //! the deletion calendar, and the send rate. Each is one grouped query on an index.
 
-use super::campaigns::CampaignRow;
-use super::sqlite::SqliteStore;
+use super::SqliteStore;
 use crate::domain::Instant;
+use crate::store::{CampaignRow, DueDay, RateBy, RateRow};
 use anyhow::Result;
-
-/// What the confirmation rate is split by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RateBy {
-    Country,
-    Locale,
-}
-
-/// One group of the confirmation rate: contacts sent the first request, and of them
-/// those who confirmed (not suspect) and those whose only confirmations were suspect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateRow {
-    pub key: String,
-    pub asked: i64,
-    pub confirmed: i64,
-    pub suspect: i64,
-}
-
-/// How many contacts fall due for erasure on a day, legal holds apart.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DueDay {
-    /// Days since 1970-01-01 (UTC).
-    pub day: i64,
-    pub due: i64,
-    pub held: i64,
-}
 
 impl SqliteStore {
     /// Confirmations and leaves of a campaign per bucket of `bucket_secs` (counted from

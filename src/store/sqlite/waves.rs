@@ -1,6 +1,6 @@
 //! Reminder waves (SQLite): who is still silent, queued in one statement.
 
-use super::sqlite::SqliteStore;
+use super::SqliteStore;
 use crate::domain::Instant;
 use anyhow::Result;
 

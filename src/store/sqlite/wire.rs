@@ -1,14 +1,10 @@
-//! Which claimed messages a sender handed to the mail server (SQLite backend).
-//!
-//! A message whose body went out and whose reply never came may have been delivered:
-//! it must never be sent again, and is counted `unknown`. Every other message a dead
-//! sender held goes back to the queue. Telling the two apart needs a record written
-//! before each body goes out; a database commit per message halved the sending rate,
+//! Which claimed messages a sender handed to the mail server (SQLite backend; see
+//! `store::wire_log` for why). A database commit per message halved the sending rate,
 //! so the record is one line appended to a small file per sender beside the database.
 //! A `write` reaches the kernel, which keeps it when the process is killed; like the
 //! database's own commits (WAL, `synchronous = NORMAL`), it is not forced to the disk.
 
-use super::sqlite::SqliteStore;
+use super::SqliteStore;
 use anyhow::{Context, Result};
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -16,12 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// One sender's record of the messages it put on the wire.
-pub struct WireLog {
+pub struct FileWireLog {
     path: PathBuf,
     file: Mutex<std::fs::File>,
 }
 
-impl WireLog {
+impl FileWireLog {
     /// Records a delivery right before its body goes out.
     pub fn record(&self, delivery_id: i64) -> std::io::Result<()> {
         let mut file = self
@@ -58,7 +54,7 @@ impl SqliteStore {
     }
 
     /// A fresh log for `worker`.
-    pub fn wire_log(&self, worker: &str) -> Result<WireLog> {
+    pub fn wire_log(&self, worker: &str) -> Result<FileWireLog> {
         let path = log_path(&self.database_path(), worker);
         let dir = wire_dir(&self.database_path());
         std::fs::create_dir_all(&dir)
@@ -68,7 +64,7 @@ impl SqliteStore {
             .append(true)
             .open(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(WireLog {
+        Ok(FileWireLog {
             path,
             file: Mutex::new(file),
         })
