@@ -203,6 +203,22 @@ pub fn link(
     }
 }
 
+/// Links a batch of appends in order: each entry's stored detail text and its chain.
+pub fn link_batch(
+    heads: &mut Heads,
+    rows: &[(i64, &LedgerEntry)],
+    subjects: &HashMap<i64, Subject>,
+) -> Vec<(Option<String>, Chained)> {
+    rows.iter()
+        .map(|(id, e)| {
+            let detail = e.detail.as_ref().map(|d| d.to_string());
+            let subject = subjects.get(id).cloned().unwrap_or_default();
+            let chained = link(heads, *id, e, detail.as_deref(), &subject);
+            (detail, chained)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

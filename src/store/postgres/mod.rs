@@ -3,6 +3,7 @@
 //! `FOR UPDATE SKIP LOCKED` under a lease; the throttle's schedule is one row per
 //! campaign, advanced by one `UPDATE … RETURNING`; the wire log is a table.
 
+mod chain;
 mod unsupported;
 mod wire;
 

@@ -2,7 +2,6 @@
 
 use super::{ImportTx, LaunchTx, PgStore};
 use crate::domain::{ConsentRecord, Contact, Instant};
-use crate::ledger::verify::StoredEntry;
 use crate::secrets::Secrets;
 use crate::store::*;
 use anyhow::{Result, bail};
@@ -29,9 +28,6 @@ impl PgStore {
         contact_by_key(&self, email_key: &str) -> Result<Option<StoredContact>>;
         tombstone(&self, key: &[u8]) -> Result<Option<Tombstone>>;
         ledger(&self, contact_id: i64) -> Result<Vec<LedgerEntry>>;
-        chain_page(&self, after: i64, limit: i64) -> Result<Vec<StoredEntry>>;
-        chain_of(&self, contact_id: i64) -> Result<Vec<StoredEntry>>;
-        chain_head(&self) -> Result<Option<ChainHead>>;
         add_tombstone(&self, key: &[u8], reason: &str, at: Instant) -> Result<()>;
         answer_context(&self, campaign: &str, public_id: &str) -> Result<Option<AnswerContext>>;
         record_view(&self, contact_id: i64, campaign_id: i64, entry: &LedgerEntry) -> Result<bool>;

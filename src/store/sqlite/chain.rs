@@ -7,7 +7,7 @@
 
 use super::SqliteStore;
 use crate::domain::from_unix;
-use crate::ledger::chain::{self, Chained, Commitments, Heads, Link, Subject};
+use crate::ledger::chain::{self, Commitments, Heads, Link, Subject};
 use crate::ledger::verify::StoredEntry;
 use crate::store::{ChainHead, LedgerEntry};
 use anyhow::Result;
@@ -40,26 +40,14 @@ pub(super) async fn append(
             heads.base = base_head(conn).await?;
         }
         let subjects = subjects(conn, &ids, &mut heads).await?;
-        let details: Vec<Option<String>> = chunk
-            .iter()
-            .map(|(_, e)| e.detail.as_ref().map(|d| d.to_string()))
-            .collect();
-        let chained: Vec<Chained> = chunk
-            .iter()
-            .zip(&details)
-            .map(|((id, e), d)| {
-                let subject = subjects.get(id).cloned().unwrap_or_default();
-                chain::link(&mut heads, *id, e, d.as_deref(), &subject)
-            })
-            .collect();
+        let linked = chain::link_batch(&mut heads, chunk, &subjects);
         let mut qb = QueryBuilder::<Sqlite>::new(
             "INSERT INTO ledger (contact_id, event, at, campaign, wave, ip, user_agent, content_sha256, \
              privacy_sha256, privacy_version, message_id, policy_version, suspect, detail, seq, \
              prev_hash, contact_prev_hash, hash, address_commit, ip_commit, user_agent_commit, \
              detail_commit) ",
         );
-        let values = chunk.iter().zip(details).zip(chained);
-        qb.push_values(values, |mut b, (((id, e), detail), c)| {
+        qb.push_values(chunk.iter().zip(linked), |mut b, ((id, e), (detail, c))| {
             b.push_bind(*id)
                 .push_bind(e.event.clone())
                 .push_bind(e.at.timestamp())
