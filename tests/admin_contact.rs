@@ -438,7 +438,9 @@ async fn the_contact_page_says_whether_its_chain_verifies_and_offers_its_consent
     assert_eq!(lines[0]["legal_basis"], "GDPR Art. 6(1)(a) consent");
 
     // Someone with the file moves an entry's time: the page says so, naming the entry.
+    // The server holds the base open: wait for its write lock rather than fail.
     let id = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".timeout 10000"])
         .arg(sb.path("reconsent.db"))
         .arg(format!(
             "DROP TRIGGER ledger_no_rewrite; UPDATE ledger SET at = at - 86400 WHERE id = \
@@ -447,7 +449,12 @@ async fn the_contact_page_says_whether_its_chain_verifies_and_offers_its_consent
         ))
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&id.stdout).trim(), "1");
+    assert_eq!(
+        String::from_utf8_lossy(&id.stdout).trim(),
+        "1",
+        "{}",
+        String::from_utf8_lossy(&id.stderr)
+    );
     let (_, page) = get(&server, &cookie, &path).await;
     assert!(
         page.contains("id=\"chain\" data-verified=\"false\""),

@@ -8,6 +8,7 @@
 //! - `records`: what the store hands up and takes in: plain data, no SQL.
 //! - `url`: how a database URL names a backend.
 
+mod chain_rows;
 mod delegate;
 mod postgres;
 mod records;

@@ -7,25 +7,16 @@
 
 use super::SqliteStore;
 use crate::domain::from_unix;
-use crate::ledger::chain::{self, Commitments, Heads, Link, Subject};
+use crate::ledger::chain::{self, Heads, Subject};
 use crate::ledger::verify::StoredEntry;
+use crate::store::chain_rows::{ENTRY_COLUMNS, stored_entry};
 use crate::store::{ChainHead, LedgerEntry};
 use anyhow::Result;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use std::collections::{BTreeSet, HashMap};
 
 /// Rows per statement: 22 parameters a row stays under SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 500;
-
-/// The columns of a stored entry with its chain, its contact's salt and address key.
-const ENTRY_COLUMNS: &str = "l.id, l.contact_id, l.event, l.at, l.campaign, l.wave, l.ip, \
-    l.user_agent, l.content_sha256, l.privacy_sha256, l.privacy_version, l.message_id, \
-    l.policy_version, l.suspect, l.detail, l.seq, l.prev_hash, l.contact_prev_hash, l.hash, \
-    l.address_commit, l.ip_commit, l.user_agent_commit, l.detail_commit, \
-    s.salt AS subject_salt, c.email_key AS subject_address \
-    FROM ledger l LEFT JOIN ledger_salts s ON s.contact_id = l.contact_id \
-    LEFT JOIN contacts c ON c.id = l.contact_id";
 
 /// Appends ledger entries (contact id, entry), chained in the order given.
 pub(super) async fn append(
@@ -213,61 +204,6 @@ pub(super) async fn destroy_salts(conn: &mut SqliteConnection, ids_json: &str) -
         .execute(&mut *conn)
         .await?;
     Ok(())
-}
-
-/// A ledger entry from a row that has the `ledger` columns by their names.
-pub(super) fn entry_from_row(r: &SqliteRow) -> Result<LedgerEntry> {
-    let detail: Option<String> = r.try_get("detail")?;
-    Ok(LedgerEntry {
-        event: r.try_get("event")?,
-        at: from_unix(r.try_get("at")?),
-        campaign: r.try_get("campaign")?,
-        wave: r.try_get("wave")?,
-        ip: r.try_get("ip")?,
-        user_agent: r.try_get("user_agent")?,
-        content_sha256: r.try_get("content_sha256")?,
-        privacy_sha256: r.try_get("privacy_sha256")?,
-        privacy_version: r.try_get("privacy_version")?,
-        message_id: r.try_get("message_id")?,
-        policy_version: r.try_get("policy_version")?,
-        suspect: r.try_get("suspect")?,
-        detail: detail.as_deref().and_then(|d| serde_json::from_str(d).ok()),
-    })
-}
-
-fn stored_entry(r: &SqliteRow) -> Result<StoredEntry> {
-    let detail: Option<String> = r.try_get("detail")?;
-    let seq: Option<i64> = r.try_get("seq")?;
-    let link = match (seq, r.try_get::<Option<String>, _>("hash")?) {
-        (Some(seq), Some(hash)) => Some(Link {
-            seq,
-            prev_hash: r
-                .try_get::<Option<String>, _>("prev_hash")?
-                .unwrap_or_default(),
-            contact_prev_hash: r
-                .try_get::<Option<String>, _>("contact_prev_hash")?
-                .unwrap_or_default(),
-            hash,
-        }),
-        _ => None,
-    };
-    Ok(StoredEntry {
-        id: r.try_get("id")?,
-        contact_id: r.try_get("contact_id")?,
-        entry: entry_from_row(r)?,
-        detail_text: detail,
-        link,
-        commitments: Commitments {
-            address: r.try_get("address_commit")?,
-            ip: r.try_get("ip_commit")?,
-            user_agent: r.try_get("user_agent_commit")?,
-            detail: r.try_get("detail_commit")?,
-        },
-        subject: Subject {
-            salt: r.try_get("subject_salt")?,
-            address: r.try_get("subject_address")?,
-        },
-    })
 }
 
 impl SqliteStore {

@@ -298,7 +298,9 @@ impl SqliteStore {
         .bind(contact_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(chain::entry_from_row).collect()
+        rows.iter()
+            .map(crate::store::chain_rows::entry_from_row)
+            .collect()
     }
 
     /// Inserts a tombstone (erasure is a later feature; tests and `forget` use this).
