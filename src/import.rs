@@ -9,6 +9,7 @@ mod columns;
 mod limits;
 mod reader;
 
+use crate::domain::LedgerEvent;
 use crate::domain::{
     ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, Locale, parse_instant,
 };
@@ -226,7 +227,7 @@ async fn apply(
     let tombstoned = tx.tombstoned(&tombstone_keys).await?;
     let policy_version = ctx.policy.version();
     let entry = |line: u64, c: &Contact| LedgerEntry {
-        event: "imported".into(),
+        event: LedgerEvent::Imported,
         at: ctx.now,
         policy_version: policy_version.clone(),
         detail: Some(serde_json::json!({ "line": line, "consent": consent_json(&c.consent) })),

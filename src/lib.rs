@@ -8,7 +8,7 @@
 //! | [`policy`] | who may be asked again: pure classification into `valid, stale, weak, soft_opt_in, no_basis, withdrawn`, with every reason |
 //! | [`config`] | `reconsent.toml`, `RECONSENT__SECTION__KEY` overrides, defaults |
 //! | [`import`] | CSV / JSON Lines rows → contacts; all-or-nothing, streaming, batched; bounded dates and lengths, near-miss columns refused |
-//! | [`store`] | every SQL statement, behind one `Store` chosen by the database URL: `sqlite` (the embedded default) or `postgres` (one base for senders on several machines), each with its own SQL and migrations; the wire log of what went to the mail server; the rewrite that leaves no byte of an erased contact |
+//! | [`store`] | every SQL statement, behind one `Store` chosen by the database URL: `sqlite` (the embedded default) or `postgres` (one base for senders on several machines), each with its own SQL and migrations; the wire log of what went to the mail server; the rewrite that leaves no byte of an erased contact; the campaign counters the database keeps by trigger, and their recount |
 //! | [`secrets`] | keys created by `init`; the keyed tombstone hash, its key optionally in a file of its own; the admin token (configured or stored), compared in constant time |
 //! | [`tokens`] | signed link tokens: purpose, campaign, opaque contact id, expiry; one generic failure |
 //! | [`campaign`] | campaign files, audience selection, templates, the request e-mail (MIME, DKIM), `check` and `preview` |
@@ -29,6 +29,7 @@ pub mod campaign;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod effects;
 pub mod import;
 pub mod ledger;
 pub mod policy;

@@ -7,7 +7,7 @@
 
 use crate::campaign::Campaign;
 use crate::config::Config;
-use crate::domain::{Instant, Span};
+use crate::domain::{CampaignState, Instant, Span};
 use crate::secrets::Secrets;
 use crate::store::{CampaignRow, Erasure, Store, StoredContact};
 use anyhow::Result;
@@ -15,7 +15,7 @@ use serde::Serialize;
 
 const BATCH: i64 = 5_000;
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Clone, Serialize)]
 pub struct PurgeReport {
     pub purged: u64,
     /// Due but under legal hold: kept, listed for the marketer.
@@ -40,7 +40,7 @@ fn deadline_and_due(row: &CampaignRow) -> Option<(Instant, Instant)> {
 pub async fn close_campaigns(store: &Store, now: Instant) -> Result<u64> {
     let mut queued = 0;
     for row in store.campaigns().await? {
-        if row.state == "cancelled" || store.campaign_closed(row.id).await? {
+        if row.state == CampaignState::Cancelled || store.campaign_closed(row.id).await? {
             continue;
         }
         if let Some((deadline, due)) = deadline_and_due(&row)
@@ -192,7 +192,7 @@ async fn preview(
         }
     }
     for row in store.campaigns().await? {
-        if row.state == "cancelled" || store.campaign_closed(row.id).await? {
+        if row.state == CampaignState::Cancelled || store.campaign_closed(row.id).await? {
             continue;
         }
         let Some((deadline, due)) = deadline_and_due(&row) else {

@@ -298,22 +298,33 @@ async fn the_purge_page_lists_what_purge_dry_run_lists_and_purge_now_erases_them
     sb.ok(&["explain", &would[0]]);
     let (status, ask) = get(&server, &cookie, "/admin/purge/now").await;
     assert_eq!(status, 200);
-    let (status, report) = post(
-        &server,
-        &cookie,
-        "/admin/purge/now",
-        &[("csrf", &csrf(&ask))],
-    )
-    .await;
-    assert_eq!(status, 200, "{report}");
-    assert!(
-        report.contains(&format!("<td id=\"erased\">{}</td>", would.len())),
-        "{report}"
-    );
-    assert!(
-        report.contains(&format!("<td id=\"held-count\">{}</td>", held.len())),
-        "{report}"
-    );
+    let res = client()
+        .post(format!("{}/admin/purge/now", server.base))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf(&ask))])
+        .send()
+        .await
+        .unwrap();
+    // Post, redirect, get: the report has an address of its own.
+    assert_eq!(res.status(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/admin/purge/report/"), "{to}");
+    // Reloading the report shows it again, the same: purging again would erase none.
+    for _ in 0..2 {
+        let (status, report) = get(&server, &cookie, &to).await;
+        assert_eq!(status, 200, "{report}");
+        assert!(
+            report.contains(&format!("<td id=\"erased\">{}</td>", would.len())),
+            "{report}"
+        );
+        assert!(
+            report.contains(&format!("<td id=\"held-count\">{}</td>", held.len())),
+            "{report}"
+        );
+    }
+    // It lists addresses: another session does not get it.
+    let other = sign_in(&server).await;
+    assert_eq!(get(&server, &other, &to).await.0, 404);
     let after = sb.json(&["purge", "--dry-run", "--now", DUE]);
     assert_eq!(after["would_purge"], serde_json::json!([]));
     for e in would.iter().take(20) {
@@ -354,6 +365,11 @@ async fn chromium_looks_up_a_contact_reads_its_evidence_forgets_it_and_purges() 
         "{seen}"
     );
     assert_eq!(seen["evidence"], evidence, "{seen}");
+    // The CSV download: a header, then one line per entry of the ledger.
+    let csv = seen["evidence_csv"].as_str().unwrap();
+    let entries = evidence["entries"].as_array().unwrap();
+    assert!(csv.starts_with("at,event,"), "{csv}");
+    assert_eq!(csv.lines().count(), entries.len() + 1, "{csv}");
     assert!(
         seen["erased"].as_str().unwrap().contains("Erased on"),
         "{seen}"
@@ -369,6 +385,15 @@ async fn chromium_looks_up_a_contact_reads_its_evidence_forgets_it_and_purges() 
         seen["purged"].as_str().unwrap().contains("Purge done"),
         "{seen}"
     );
+    assert!(
+        seen["report_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("/admin/purge/report/"),
+        "{seen}"
+    );
+    // Reloaded, the report is the same: purging again would have erased none.
+    assert_eq!(seen["reloaded"], seen["purged"], "{seen}");
     let out = sb.run(&["explain", CONTACT]);
     assert!(out.stderr.contains("(erasure_request)"), "{}", out.stderr);
     for png in [

@@ -352,6 +352,13 @@ async fn chromium_checks_launches_and_imports() {
         seen["refused"].as_str().unwrap().contains("line 3:"),
         "{seen}"
     );
+    assert!(
+        seen["after_refusal"]
+            .as_str()
+            .unwrap()
+            .contains("No contact with this address."),
+        "nothing of the refused file was written: {seen}"
+    );
     assert!(seen["dry"].as_str().unwrap().contains("Dry run"), "{seen}");
     assert!(
         seen["imported"].as_str().unwrap().contains("Imported"),

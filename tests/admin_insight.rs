@@ -1,5 +1,6 @@
 //! The dashboard's closer looks, driven over HTTP against `reconsent serve` after a real
-//! send: answers over time, the confirmation rate by country, the bounces by the
+//! send: answers over time, the confirmation rate by country and by consent class at
+//! launch, the counters behind them against a recount, the bounces by the
 //! server's answer, the deletion calendar before and after the deadline, and the
 //! overview's erasures due within 30 days.
 
@@ -8,6 +9,7 @@ use common::admin::*;
 use common::servers;
 use common::*;
 use reconsent::domain::{EmailAddress, parse_instant};
+use reconsent::policy::{ContactClass, Policy};
 use reconsent::store::Store;
 use reconsent::tokens::{LinkSigner, Purpose};
 use std::collections::BTreeMap;
@@ -61,6 +63,32 @@ fn example_contacts() -> BTreeMap<String, (String, bool)> {
         .collect()
 }
 
+/// The consent class of every contact at launch (`NOW`), by address key.
+async fn classes(sb: &Sandbox) -> BTreeMap<String, ContactClass> {
+    let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let now = parse_instant(NOW).unwrap();
+    let mut all = BTreeMap::new();
+    let mut pages = store.contacts(10_000);
+    while let Some(page) = pages.recv().await {
+        for c in page.unwrap() {
+            let class = Policy::default().classify(&c.contact, now).class;
+            all.insert(c.contact.email.key().to_string(), class);
+        }
+    }
+    store.close().await;
+    all
+}
+
+/// The row of a rate table for a group: asked, confirmed, the rate, none suspect.
+fn rate_row(shown: &str, asked: usize, yes: usize) -> String {
+    format!(
+        "<th scope=\"row\">{shown}</th><td>{asked}</td><td>{yes}</td><td class=\"rate\">{:.1}\u{a0}%</td><td>0</td>",
+        yes as f64 * 100.0 / asked as f64
+    )
+}
+
 /// The confirm and leave tokens of every delivered request, by recipient key.
 async fn links(sb: &Sandbox) -> Vec<(String, String, String)> {
     let store = Store::open(sb.path("reconsent.db").to_str().unwrap())
@@ -102,6 +130,7 @@ async fn links(sb: &Sandbox) -> Vec<(String, String, String)> {
 async fn the_campaign_page_charts_answers_rates_bounces_and_the_deletion_calendar() {
     let sb = sent_with_a_bounce();
     let mails = links(&sb).await;
+    let class_of = classes(&sb).await;
     let mut contacts = example_contacts();
     // Imported by `sent_with_a_bounce` beside the examples.
     contacts.insert(key("jan.kowalski@example.pl"), ("PL".into(), false));
@@ -178,12 +207,53 @@ async fn the_campaign_page_charts_answers_rates_bounces_and_the_deletion_calenda
         } else {
             country
         };
-        let row = format!(
-            "<th scope=\"row\">{shown}</th><td>{n}</td><td>{yes}</td><td class=\"rate\">{:.1}\u{a0}%</td><td>0</td>",
-            *yes as f64 * 100.0 / n as f64
-        );
+        let row = rate_row(shown, n, *yes);
         assert!(rates.contains(&row), "{row} in {rates}");
     }
+
+    // The rate by the class each contact had at launch (a confirmer's is valid now, a
+    // leaver's withdrawn), counted here the same way.
+    let class_word = |c: ContactClass| match c {
+        ContactClass::Stale => "stale consent",
+        ContactClass::Weak => "weak consent",
+        ContactClass::SoftOptIn => "customer, no consent",
+        other => panic!("{other:?} is never asked"),
+    };
+    let mut asked: BTreeMap<ContactClass, usize> = BTreeMap::new();
+    for (k, _, _) in &mails {
+        *asked.entry(class_of[k]).or_default() += 1;
+    }
+    let mut confirmed: BTreeMap<ContactClass, usize> = BTreeMap::new();
+    for (k, _, _) in confirmers.iter() {
+        *confirmed.entry(class_of[k]).or_default() += 1;
+    }
+    let rates = section(&page, "rate-class");
+    assert_eq!(
+        rates.matches("<tr data-key=").count(),
+        asked.len(),
+        "{asked:?} {rates}"
+    );
+    for (class, n) in &asked {
+        let yes = confirmed.get(class).copied().unwrap_or(0);
+        let row = rate_row(class_word(*class), *n, yes);
+        assert!(rates.contains(&row), "{row} in {rates}");
+    }
+    let polish = get(
+        &server,
+        &cookie,
+        "/admin/campaigns/spring-reconsent?lang=pl",
+    )
+    .await;
+    assert!(
+        section(&polish, "rate-class").contains("według klasy zgody"),
+        "{polish}"
+    );
+
+    // What the page read from the counters equals a count of the rows.
+    let kept = counters_agree(&sb, "spring-reconsent").await;
+    assert_eq!(kept.answers[&("confirmed".to_string(), false)], 5);
+    assert_eq!(kept.answers[&("left".to_string(), false)], 3);
+    assert_eq!(kept.answers[&("answered".to_string(), false)], 8);
 
     // The bounce, by the server's answer, its address masked.
     let bounces = section(&page, "bounces");
@@ -246,4 +316,5 @@ async fn the_campaign_page_charts_answers_rates_bounces_and_the_deletion_calenda
         "{queued}"
     );
     assert!(!queued.contains("silent at the deadline"), "{queued}");
+    counters_agree(&sb, "spring-reconsent").await;
 }

@@ -54,7 +54,7 @@ CREATE INDEX ledger_erased ON ledger (contact_id) WHERE event = 'erased';
 
 CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
+    IF TG_OP IN ('DELETE', 'TRUNCATE') THEN
         RAISE EXCEPTION 'the consent ledger is append-only';
     END IF;
     -- Erasure may blank the personal data in an entry (IP, user agent, detail); nothing else changes.
@@ -128,6 +128,8 @@ CREATE TABLE deliveries (
     last_error      TEXT,
     sent_at         BIGINT,
     views           BIGINT NOT NULL DEFAULT 0,
+    -- The contact's consent class when the campaign was launched (the rate by class).
+    class           TEXT,
     UNIQUE (campaign_id, contact_id, wave)
 );
 CREATE INDEX deliveries_due ON deliveries (campaign_id, due_at, id) WHERE state IN ('queued', 'retry');

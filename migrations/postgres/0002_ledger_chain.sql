@@ -1,4 +1,4 @@
--- The ledger as a hash chain (see src/ledger/chain.rs), as in SQLite's 0011: each
+-- The ledger as a hash chain (see src/ledger/chain.rs), as in SQLite's 0012: each
 -- entry's place in the base's chain, the hashes it follows, its own hash, and the salted
 -- commitments that stand for its personal fields.
 ALTER TABLE ledger ADD COLUMN privacy_version TEXT;

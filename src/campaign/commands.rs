@@ -6,7 +6,7 @@ use super::links::{Links, links};
 use super::message::{self, DkimSigner, Envelope};
 use super::render::{RenderInput, Rendered, Renderer};
 use crate::config::Config;
-use crate::domain::{Contact, EmailAddress, Instant, Locale};
+use crate::domain::{CampaignState, Contact, EmailAddress, Instant, Locale};
 use crate::print::{errln, outln};
 use crate::store::Store;
 use crate::tokens::LinkSigner;
@@ -496,15 +496,16 @@ pub async fn change_state(
         .campaign(name)
         .await?
         .with_context(|| format!("no campaign named '{name}' has been launched"))?;
-    let (allowed, to): (&[&str], &'static str) = match action {
-        StateAction::Pause => (&["running"], "paused"),
-        StateAction::Resume => (&["paused"], "running"),
-        StateAction::Cancel => (&["running", "paused"], "cancelled"),
+    use CampaignState::{Cancelled, Paused, Running};
+    let (allowed, to): (&[CampaignState], CampaignState) = match action {
+        StateAction::Pause => (&[Running], Paused),
+        StateAction::Resume => (&[Paused], Running),
+        StateAction::Cancel => (&[Running, Paused], Cancelled),
     };
     if row.state == to {
-        return Ok(StateChange::Already(to));
+        return Ok(StateChange::Already(to.as_str()));
     }
-    if !allowed.contains(&row.state.as_str()) {
+    if !allowed.contains(&row.state) {
         bail!(
             "campaign {name} is {} and cannot be {}d",
             row.state,

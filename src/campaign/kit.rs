@@ -7,7 +7,7 @@ use super::links::{Links, links};
 use super::message::{self, DkimSigner, Envelope};
 use super::render::{RenderInput, Rendered, Renderer};
 use crate::config::Config;
-use crate::domain::{EmailAddress, Instant, Locale};
+use crate::domain::{EmailAddress, Instant, LedgerEvent, Locale};
 use crate::ledger::shown::email_sha256;
 use crate::store::{CampaignRow, Claimed, LedgerEntry, StoredContact};
 use crate::tokens::{LinkSigner, Purpose, TokenClaims};
@@ -38,7 +38,7 @@ pub struct Outgoing {
     pub bytes: Vec<u8>,
     pub content_sha256: String,
     /// `requested`, or `thanked` for the thank-you after a confirmation.
-    event: &'static str,
+    event: LedgerEvent,
     campaign: String,
     wave: String,
     locale: String,
@@ -51,7 +51,7 @@ impl Outgoing {
     /// The ledger entry of what was sent, exactly (`requested` or `thanked`).
     pub fn ledger_entry(&self, at: Instant) -> LedgerEntry {
         LedgerEntry {
-            event: self.event.into(),
+            event: self.event,
             at,
             campaign: Some(self.campaign.clone()),
             wave: Some(self.wave.clone()),
@@ -120,7 +120,13 @@ impl Kit {
             .waves
             .get(wave)
             .map_or_else(|| wave.to_string(), |w| w.name.clone());
-        self.outgoing(stored, &links, rendered, ("requested", wave), now)
+        self.outgoing(
+            stored,
+            &links,
+            rendered,
+            (LedgerEvent::Requested, wave),
+            now,
+        )
     }
 
     /// The request of `wave` for `stored` in `locale` (else the contact's), as rendered
@@ -193,7 +199,7 @@ impl Kit {
             stored,
             &links,
             rendered,
-            ("thanked", "thank-you".into()),
+            (LedgerEvent::Thanked, "thank-you".into()),
             now,
         )
     }
@@ -216,7 +222,7 @@ impl Kit {
         stored: &StoredContact,
         links: &Links,
         rendered: Rendered,
-        (event, wave): (&'static str, String),
+        (event, wave): (LedgerEvent, String),
         now: Instant,
     ) -> Result<Outgoing> {
         let c = &stored.contact;

@@ -131,7 +131,7 @@ pub async fn launch(
             match selects(&campaign.audience, &stored.contact, &class) {
                 Ok(()) => {
                     *audience.entry(class.class.to_string()).or_default() += 1;
-                    ids.push(stored.id);
+                    ids.push((stored.id, class.class));
                 }
                 Err(reason) => *excluded.entry(reason.key()).or_default() += 1,
             }

@@ -5,7 +5,7 @@
 //! before the deadline: a reminder after it would ask for an answer no longer wanted.
 
 use super::definition::Campaign;
-use crate::domain::Instant;
+use crate::domain::{CampaignState, Instant};
 use crate::store::Store;
 use anyhow::Result;
 
@@ -13,7 +13,7 @@ use anyhow::Result;
 pub async fn enqueue_due_waves(store: &Store, now: Instant) -> Result<u64> {
     let mut queued = 0;
     for row in store.campaigns().await? {
-        if row.state != "running" {
+        if row.state != CampaignState::Running {
             continue;
         }
         let campaign = match Campaign::parse(&row.definition, &row.source_file) {

@@ -1,6 +1,7 @@
 //! `campaign status`: the funnel, overall and per wave, built from the store's counts.
 
 use super::definition::Campaign;
+use crate::domain::{CampaignState, DeliveryState};
 use crate::store::{AnswerCounts, CampaignRow};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -21,7 +22,7 @@ pub struct WaveFunnel {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Status {
     pub campaign: String,
-    pub state: String,
+    pub state: CampaignState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_reason: Option<String>,
     pub launched_at: String,
@@ -58,7 +59,7 @@ pub struct Status {
 pub fn funnel(
     row: &CampaignRow,
     campaign: &Campaign,
-    deliveries: &BTreeMap<(i64, String), i64>,
+    deliveries: &BTreeMap<(i64, DeliveryState), i64>,
     mut reasons: BTreeMap<String, BTreeMap<String, i64>>,
     answers: &AnswerCounts,
 ) -> Status {
@@ -75,15 +76,15 @@ pub fn funnel(
             continue;
         };
         w.targeted += n;
-        match state.as_str() {
-            "queued" | "claimed" | "sending" => w.queued += n,
-            "sent" => w.sent += n,
-            "retry" => w.retrying += n,
-            "failed" => w.failed += n,
-            "bounced" => w.bounced += n,
-            "unknown" => w.unknown += n,
-            "cancelled" => w.cancelled += n,
-            _ => {}
+        use DeliveryState as S;
+        match state {
+            S::Queued | S::Claimed | S::Sending => w.queued += n,
+            S::Sent => w.sent += n,
+            S::Retry => w.retrying += n,
+            S::Failed => w.failed += n,
+            S::Bounced => w.bounced += n,
+            S::Unknown => w.unknown += n,
+            S::Cancelled => w.cancelled += n,
         }
     }
     let sum = |f: fn(&WaveFunnel) -> i64| waves.iter().map(f).sum::<i64>();
@@ -105,7 +106,7 @@ pub fn funnel(
     let reached = first.sent + first.unknown;
     Status {
         campaign: row.name.clone(),
-        state: row.state.clone(),
+        state: row.state,
         state_reason: row.state_reason.clone(),
         launched_at: row.launched_at.to_rfc3339(),
         deadline: campaign.deadline.at(row.launched_at).to_rfc3339(),
@@ -121,7 +122,7 @@ pub fn funnel(
         cancelled_reasons: reasons.remove("cancelled").unwrap_or_default(),
         failed_reasons: reasons.remove("failed").unwrap_or_default(),
         thank_you_sent: deliveries
-            .get(&(crate::store::THANK_YOU_WAVE, "sent".to_string()))
+            .get(&(crate::store::THANK_YOU_WAVE, DeliveryState::Sent))
             .copied()
             .unwrap_or(0),
         viewed: answered("viewed"),

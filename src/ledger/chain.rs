@@ -114,7 +114,7 @@ pub fn commitments(entry: &LedgerEntry, detail: Option<&str>, subject: &Subject)
         address: salted("address", subject.address.as_deref()),
         ip: salted("ip", entry.ip.as_deref()),
         user_agent: salted("user_agent", entry.user_agent.as_deref()),
-        detail: detail.and_then(|d| commit_detail(&entry.event, salt, d)),
+        detail: detail.and_then(|d| commit_detail(entry.event.as_str(), salt, d)),
     }
 }
 
@@ -141,7 +141,7 @@ pub fn canonical(
     field(Some(&seq.to_string()));
     field(Some(&contact_id.to_string()));
     field(Some(contact_prev_hash));
-    field(Some(&e.event));
+    field(Some(e.event.as_str()));
     field(Some(&e.at.timestamp().to_string()));
     field(e.campaign.as_deref());
     field(e.wave.as_deref());
@@ -222,11 +222,11 @@ pub fn link_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::from_unix;
+    use crate::domain::{LedgerEvent, from_unix};
 
     fn entry(event: &str, at: i64) -> LedgerEntry {
         LedgerEntry {
-            event: event.into(),
+            event: LedgerEvent::parse(event).unwrap(),
             at: from_unix(at),
             campaign: Some("spring".into()),
             ip: Some("192.0.2.1".into()),
@@ -270,7 +270,7 @@ mod tests {
             (
                 "event",
                 LedgerEntry {
-                    event: "left".into(),
+                    event: LedgerEvent::Left,
                     ..base.clone()
                 },
             ),
@@ -337,12 +337,12 @@ mod tests {
         let a = LedgerEntry {
             campaign: Some("ab".into()),
             wave: Some("c".into()),
-            ..entry("x", 1)
+            ..entry("viewed", 1)
         };
         let b = LedgerEntry {
             campaign: Some("a".into()),
             wave: Some("bc".into()),
-            ..entry("x", 1)
+            ..entry("viewed", 1)
         };
         let c = Commitments::default();
         assert_ne!(

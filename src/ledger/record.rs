@@ -5,7 +5,7 @@
 
 use super::verify::StoredEntry;
 use crate::campaign::Campaign;
-use crate::domain::Locale;
+use crate::domain::{LedgerEvent, Locale};
 use crate::store::ChainHead;
 use serde::Serialize;
 
@@ -158,7 +158,7 @@ pub struct ConsentRecord {
 /// The record of one stored entry; `campaign` is the entry's campaign as launched.
 pub fn record(s: &StoredEntry, campaign: Option<&Campaign>, head: &ExportHead) -> ConsentRecord {
     let e = &s.entry;
-    let (status, method) = classify(&e.event);
+    let (status, method) = classify(e.event.as_str());
     let detail_str = |key: &str| {
         e.detail
             .as_ref()
@@ -185,7 +185,7 @@ pub fn record(s: &StoredEntry, campaign: Option<&Campaign>, head: &ExportHead) -
             language: l.to_string(),
         }
     });
-    let is_email = matches!(e.event.as_str(), "requested" | "thanked");
+    let is_email = matches!(e.event, LedgerEvent::Requested | LedgerEvent::Thanked);
     let notice = e.campaign.as_ref().map(|name| Notice {
         campaign: name.clone(),
         wave: e.wave.clone(),
@@ -209,7 +209,7 @@ pub fn record(s: &StoredEntry, campaign: Option<&Campaign>, head: &ExportHead) -
         purpose,
         channel: "email",
         legal_basis: LEGAL_BASIS,
-        event: e.event.clone(),
+        event: e.event.as_str().to_string(),
         status,
         method,
         time: e.at.to_rfc3339(),

@@ -4,7 +4,7 @@
 use super::shown::{email_sha256, page_sha256};
 use crate::campaign::kit::Kit;
 use crate::config::Config;
-use crate::domain::Locale;
+use crate::domain::{LedgerEvent, Locale};
 use crate::store::{LedgerEntry, Store, StoredContact};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
@@ -65,7 +65,7 @@ pub async fn show(
             file_safe(name),
             file_safe(entry.wave.as_deref().unwrap_or("page"))
         ));
-        let (files, rendered_sha256) = if entry.event == "requested" {
+        let (files, rendered_sha256) = if entry.event == LedgerEvent::Requested {
             let wave = wave_index(kit, entry.wave.as_deref());
             let links = kit.links(stored)?;
             let r = kit.rendered_request(stored, &links, Some(&locale), wave)?;

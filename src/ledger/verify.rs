@@ -132,7 +132,7 @@ impl Verifier {
     pub fn check(&mut self, row: &StoredEntry) -> Result<(), Broken> {
         let broken = |problem| Broken {
             id: row.id,
-            event: row.entry.event.clone(),
+            event: row.entry.event.as_str().to_string(),
             at: row.entry.at,
             campaign: row.entry.campaign.clone(),
             problem,
@@ -220,7 +220,9 @@ fn personal_mismatch(row: &StoredEntry) -> Option<&'static str> {
                     return Some(name);
                 }
             }
-            if detail.and_then(|d| chain::commit_detail(&e.event, Some(salt), d)) != c.detail {
+            if detail.and_then(|d| chain::commit_detail(e.event.as_str(), Some(salt), d))
+                != c.detail
+            {
                 return Some("detail");
             }
             None
@@ -235,8 +237,8 @@ fn personal_mismatch(row: &StoredEntry) -> Option<&'static str> {
             let detail_ok = match detail {
                 None => true,
                 Some(d) => {
-                    !chain::detail_is_personal(&e.event)
-                        && chain::commit_detail(&e.event, None, d) == c.detail
+                    !chain::detail_is_personal(e.event.as_str())
+                        && chain::commit_detail(e.event.as_str(), None, d) == c.detail
                 }
             };
             (!detail_ok).then_some("detail")
@@ -247,7 +249,7 @@ fn personal_mismatch(row: &StoredEntry) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::from_unix;
+    use crate::domain::{LedgerEvent, from_unix};
     use crate::ledger::chain::{Heads, SALT_LEN, link};
 
     fn subject(n: u8) -> Subject {
@@ -273,7 +275,7 @@ mod tests {
             .enumerate()
             .map(|(i, (contact, event))| {
                 let entry = LedgerEntry {
-                    event: event.to_string(),
+                    event: LedgerEvent::parse(event).unwrap(),
                     at: from_unix(1_000 + i as i64),
                     ip: Some(format!("192.0.2.{i}")),
                     user_agent: Some("Firefox".into()),
@@ -325,7 +327,7 @@ mod tests {
         let cases: Vec<(&str, Tamper, (i64, Problem))> = vec![
             (
                 "event changed",
-                |r| r[2].entry.event = "confirmed".into(),
+                |r| r[2].entry.event = LedgerEvent::Confirmed,
                 (3, Problem::Altered),
             ),
             (

@@ -21,6 +21,7 @@ use super::pace::{Pace, Quota, unix_micros};
 use super::transport::{Transport, TransportConfig};
 use crate::campaign::kit::Kit;
 use crate::config::Config;
+use crate::domain::CampaignState;
 use crate::store::{Claimed, Fate, SlotRequest, Store, WireLog};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
@@ -239,7 +240,7 @@ impl Sender {
         for (id, (kit, flag)) in &kits {
             if flag.load(Ordering::Relaxed)
                 && let Some(row) = self.store.campaign_by_id(*id).await?
-                && row.state == "paused"
+                && row.state == CampaignState::Paused
             {
                 paused.push((
                     kit.campaign.name.clone(),
@@ -286,7 +287,7 @@ impl Sender {
                 if only.is_some_and(|id| id != row.id) {
                     continue;
                 }
-                if !matches!(row.state.as_str(), "running" | "completed") {
+                if !row.state.sends_thanks() {
                     // Paused or cancelled from the command line: what is already handed
                     // to the connections goes back to the queue.
                     if let Some((_, flag)) = kits.get(&row.id) {
@@ -304,7 +305,7 @@ impl Sender {
                                 self.store
                                     .set_campaign_state(
                                         row.id,
-                                        "paused",
+                                        CampaignState::Paused,
                                         Some(&reason),
                                         self.clock.now(),
                                     )
@@ -610,6 +611,7 @@ fn fate_of(outcome: Outcome, failure: &Failure, phase: Phase, clock: Clock, kit:
         Outcome::Bounced(error) => Fate::Bounced {
             error,
             deletion_due_at: kit.campaign.grace.after(now),
+            effects: crate::effects::Effects::of_bounce(),
         },
         Outcome::Failed(error) => Fate::Failed { error },
         Outcome::Unknown(error) => Fate::Unknown { error },

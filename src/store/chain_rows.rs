@@ -2,7 +2,7 @@
 //! their decoding, generic over the backend's row type.
 
 use super::LedgerEntry;
-use crate::domain::from_unix;
+use crate::domain::{LedgerEvent, from_unix};
 use crate::ledger::chain::{Commitments, Link, Subject};
 use crate::ledger::verify::StoredEntry;
 use anyhow::Result;
@@ -28,7 +28,11 @@ where
 {
     let detail: Option<String> = r.try_get("detail")?;
     Ok(LedgerEntry {
-        event: r.try_get("event")?,
+        event: {
+            let e: String = r.try_get("event")?;
+            LedgerEvent::parse(&e)
+                .ok_or_else(|| anyhow::anyhow!("a ledger entry has the unknown event '{e}'"))?
+        },
         at: from_unix(r.try_get("at")?),
         campaign: r.try_get("campaign")?,
         wave: r.try_get("wave")?,

@@ -3,7 +3,8 @@
 use super::records::*;
 use super::url::DatabaseUrl;
 use super::{PgStore, SqliteStore, WireLog};
-use crate::domain::{ConsentRecord, Contact, Instant};
+use crate::domain::{CampaignState, ConsentRecord, Contact, DeliveryState, Instant};
+use crate::effects::Effects;
 use crate::ledger::verify::StoredEntry;
 use crate::secrets::Secrets;
 use anyhow::Result;
@@ -153,22 +154,24 @@ impl Store {
         /// A page view; `true` when it was written to the ledger (the first of its wave).
         fn record_view(&self, contact_id: i64, campaign_id: i64, entry: &LedgerEntry) -> Result<bool>;
         /// An answer, decided by `decide` on the consent read inside the write transaction.
-        fn record_answer(&self, w: &AnswerWrite<'_>, decide: impl FnOnce(&ConsentRecord) -> Change) -> Result<Answered>;
+        fn record_answer(&self, w: &AnswerWrite<'_>, decide: impl FnOnce(&ConsentRecord) -> Effects) -> Result<Answered>;
 
         fn campaign(&self, name: &str) -> Result<Option<CampaignRow>>;
         fn campaign_by_id(&self, id: i64) -> Result<Option<CampaignRow>>;
         /// Whether a sender may go on with a campaign's claims.
         fn campaign_sendable(&self, id: i64) -> Result<bool>;
         fn campaigns(&self) -> Result<Vec<CampaignRow>>;
-        fn set_campaign_state(&self, id: i64, state: &str, reason: Option<&str>, now: Instant) -> Result<()>;
+        fn set_campaign_state(&self, id: i64, state: CampaignState, reason: Option<&str>, now: Instant) -> Result<()>;
         /// Cancels what has not gone out; returns how many deliveries were cancelled.
         fn cancel_pending(&self, campaign_id: i64) -> Result<u64>;
 
         /// Delivery counts by wave and state.
-        fn delivery_counts(&self, campaign_id: i64) -> Result<BTreeMap<(i64, String), i64>>;
+        fn delivery_counts(&self, campaign_id: i64) -> Result<BTreeMap<(i64, DeliveryState), i64>>;
         /// Why messages of a campaign were cancelled or failed, by state and reason.
         fn outcome_reasons(&self, campaign_id: i64) -> Result<BTreeMap<String, BTreeMap<String, i64>>>;
         fn answer_counts(&self, campaign: &CampaignRow) -> Result<AnswerCounts>;
+        /// The counters kept for a campaign beside the same figures counted from the rows.
+        fn recount(&self, campaign: &CampaignRow) -> Result<(Counters, Counters)>;
 
         /// Queues the silent of a campaign whose deadline has passed; returns how many.
         fn queue_non_responders(&self, campaign_id: i64, launched_at: Instant, due_at: Instant, now: Instant) -> Result<u64>;
@@ -277,7 +280,7 @@ impl LaunchTx {
         /// Creates the campaign; `None` if one of that name exists (launching twice is a no-op).
         fn create_campaign(&mut self, launched: &LaunchedCampaign<'_>, now: Instant) -> Result<Option<i64>>;
         /// Queues one wave for these contacts; a contact already queued for it is skipped.
-        fn enqueue(&mut self, campaign_id: i64, wave: i64, contact_ids: &[i64], due_at: Instant) -> Result<u64>;
+        fn enqueue(&mut self, campaign_id: i64, wave: i64, contacts: &[(i64, crate::policy::ContactClass)], due_at: Instant) -> Result<u64>;
         /// Loads a campaign's code pool; a code listed twice is kept once.
         fn add_bonus_codes(&mut self, campaign_id: i64, codes: &[String]) -> Result<u64>;
     }

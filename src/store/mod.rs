@@ -11,7 +11,7 @@
 mod chain_rows;
 mod delegate;
 mod postgres;
-mod records;
+pub(crate) mod records;
 mod sqlite;
 mod url;
 mod wire_log;
@@ -20,8 +20,8 @@ pub use delegate::{ImportTx, LaunchTx, Store};
 pub use postgres::PgStore;
 pub use records::{
     AnswerContext, AnswerCounts, AnswerWrite, Answered, CampaignRow, ChainHead, Change, Claimed,
-    Due, DueDay, Erasure, Fate, LaunchedCampaign, LedgerEntry, NewConsent, OutboxEvent, Outcome,
-    QueueState, RateBy, RateRow, RequestDelivery, SlotRequest, StageCursor, StoredContact,
+    Counters, Due, DueDay, Erasure, Fate, LaunchedCampaign, LedgerEntry, NewConsent, OutboxEvent,
+    Outcome, QueueState, RateBy, RateRow, RequestDelivery, SlotRequest, StageCursor, StoredContact,
     Tombstone,
 };
 pub use sqlite::SqliteStore;

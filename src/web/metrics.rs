@@ -99,7 +99,7 @@ fn describe() {
 pub fn answered(entry: &crate::store::LedgerEntry) {
     metrics::counter!(
         "reconsent_answers_total",
-        "kind" => entry.event.clone(),
+        "kind" => entry.event.as_str(),
         "suspect" => entry.suspect.to_string()
     )
     .increment(1);

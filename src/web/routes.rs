@@ -7,7 +7,8 @@ use super::pages::{self, Facts};
 use super::{AppState, limit, scanners};
 use crate::campaign::Campaign;
 use crate::campaign::definition::BonusCode;
-use crate::domain::{Instant, Locale};
+use crate::domain::{Instant, LedgerEvent, Locale};
+use crate::effects::Effects;
 use crate::ledger::shown::page_sha256;
 use crate::store::{AnswerContext, AnswerWrite, Answered, LedgerEntry, NewConsent, Outcome};
 use crate::tokens::{Purpose, TokenClaims};
@@ -190,7 +191,7 @@ impl AppState {
 
     fn entry(
         &self,
-        event: &str,
+        event: LedgerEvent,
         a: &Answer,
         who: &Requester,
         page_sha256: Option<String>,
@@ -208,7 +209,7 @@ impl AppState {
                 .map_or_else(|| d.wave.to_string(), |w| w.name.clone())
         });
         LedgerEntry {
-            event: event.into(),
+            event,
             at: now,
             campaign: Some(a.campaign.name.clone()),
             wave,
@@ -257,7 +258,7 @@ async fn confirm(
     // A suspect confirmation is still recorded: a person can be quick, or use a
     // scanner-like browser; the flag keeps it apart in the statistics.
     let shown = page_sha256(&s.request_page(&a, &token)?);
-    let entry = s.entry("confirmed", &a, &who, Some(shown.clone()), now);
+    let entry = s.entry(LedgerEvent::Confirmed, &a, &who, Some(shown.clone()), now);
     let new = NewConsent {
         at: now,
         text_version: format!("{}:{}", a.campaign.name, &shown[..12]),
@@ -284,7 +285,8 @@ async fn leave(
     let now = s.clock.now();
     let a = s.answer(&token, &[Purpose::Leave], now).await?;
     let shown = page_sha256(&s.request_page(&a, &token)?);
-    s.withdraw(&a, "left", Some(shown), who, now).await?;
+    s.withdraw(&a, LedgerEvent::Left, Some(shown), who, now)
+        .await?;
     Ok(Html(pages::goodbye(&facts(&a))))
 }
 
@@ -310,7 +312,7 @@ impl AppState {
         html: String,
         now: Instant,
     ) -> Result<Html<String>, WebError> {
-        let entry = self.entry("viewed", a, who, Some(page_sha256(&html)), now);
+        let entry = self.entry(LedgerEvent::Viewed, a, who, Some(page_sha256(&html)), now);
         self.store
             .record_view(a.ctx.contact.id, a.ctx.campaign.id, &entry)
             .await?;
@@ -328,7 +330,8 @@ async fn one_click(
 ) -> Result<Html<String>, WebError> {
     let now = s.clock.now();
     let a = s.answer(&token, &[Purpose::Unsubscribe], now).await?;
-    s.withdraw(&a, "withdrawn", None, who, now).await?;
+    s.withdraw(&a, LedgerEvent::Withdrawn, None, who, now)
+        .await?;
     Ok(Html(pages::one_click_done(&a.locale)))
 }
 
@@ -337,7 +340,7 @@ impl AppState {
     async fn withdraw(
         &self,
         a: &Answer,
-        event: &str,
+        event: LedgerEvent,
         page_sha256: Option<String>,
         who: Requester,
         now: Instant,
@@ -361,12 +364,12 @@ impl AppState {
             campaign_id: a.ctx.campaign.id,
             entry,
             consent,
-            pool: matches!(a.campaign.bonus.code, BonusCode::Pool(_)),
             at: now,
         };
+        let pool = matches!(a.campaign.bonus.code, BonusCode::Pool(_));
         let answered = self
             .store
-            .record_answer(&write, |c| decide(c, reply))
+            .record_answer(&write, |c| Effects::of_answer(decide(c, reply), pool))
             .await?;
         if answered.outcome == Outcome::Gone {
             // Erased by a purge between the page and the button: refused like any unknown link.

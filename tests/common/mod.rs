@@ -200,3 +200,20 @@ pub fn sent_with_a_bounce() -> Sandbox {
     smtp.stop();
     sb
 }
+
+/// The counters a campaign's page reads, kept by the database's triggers as deliveries
+/// change and answers arrive, equal the same figures counted from the rows; returns them.
+pub async fn counters_agree(sb: &Sandbox, campaign: &str) -> reconsent::store::Counters {
+    let store = reconsent::store::Store::open(sb.path("reconsent.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let row = store
+        .campaign(campaign)
+        .await
+        .unwrap()
+        .expect("the campaign");
+    let (kept, counted) = store.recount(&row).await.unwrap();
+    store.close().await;
+    assert_eq!(kept, counted, "the kept counters against a recount");
+    kept
+}

@@ -3,8 +3,9 @@ evidence through the JSON link, forgets it through the question, and opens the p
 page and its question; screenshots at desktop width and at 375 px.
 
 Usage: chromium_admin_contact.py BASE_URL TOKEN EMAIL OUT_DIR
-Prints one JSON object: {"errors", "wide", "contact", "class", "evidence", "erased",
-"purge", "purged"}; "wide" names the pages wider than 375 px at that width.
+Prints one JSON object: {"errors", "wide", "contact", "class", "evidence",
+"evidence_csv", "erased", "purge", "purged", "report_url", "reloaded"}; "wide" names the
+pages wider than 375 px at that width.
 Every console error, uncaught exception and CSP violation is listed in "errors".
 Drives Chromium over the DevTools protocol (stdlib + the `websockets` package)."""
 import asyncio, json, os, shutil, sys, tempfile, time, urllib.request
@@ -49,6 +50,10 @@ async def run(base, token, email, out_dir, port):
         got = await cdp.call("Runtime.evaluate", awaitPromise=True, returnByValue=True,
                              expression=f"fetch({json.dumps(href)}).then(r => r.json())")
         out["evidence"] = got["result"].get("value")
+        href = await cdp.eval("document.getElementById('evidence-csv').href")
+        got = await cdp.call("Runtime.evaluate", awaitPromise=True, returnByValue=True,
+                             expression=f"fetch({json.dumps(href)}).then(r => r.text())")
+        out["evidence_csv"] = got["result"].get("value")
         await press(cdp, "#forget")
         await both(cdp, out_dir, "contact-forget")
         await press(cdp, "#confirm-forget")
@@ -71,6 +76,12 @@ async def run(base, token, email, out_dir, port):
         await press(cdp, "#confirm-purge")
         out["purged"] = await cdp.eval("document.querySelector('main').innerText")
         await both(cdp, out_dir, "purge-done")
+        # A reload shows the report again; it does not purge again.
+        out["report_url"] = await cdp.eval("location.pathname")
+        cdp.events.clear()
+        await cdp.call("Page.reload")
+        await cdp.wait_event("Page.loadEventFired")
+        out["reloaded"] = await cdp.eval("document.querySelector('main').innerText")
         await cdp.violations()
         out["errors"] = cdp.errors
         out["wide"] = WIDE

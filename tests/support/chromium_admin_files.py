@@ -4,14 +4,18 @@ question, then imports a file with one bad line (refused, the line named) and a 
 one (dry run, then Import). Screenshots at desktop width and at 375 px.
 
 Usage: chromium_admin_files.py BASE_URL TOKEN FILE BAD_CSV GOOD_CSV OUT_DIR
-Prints one JSON object: {"errors", "files", "frames", "launched", "refused", "dry", "imported"}.
+Prints one JSON object: {"errors", "files", "frames", "launched", "refused",
+"after_refusal" (the contact page of the good line's address then), "dry", "imported"}.
 Every console error, uncaught exception and CSP violation is listed in "errors".
 Drives Chromium over the DevTools protocol (stdlib + the `websockets` package)."""
-import asyncio, json, os, shutil, sys, tempfile, time, urllib.request
+import asyncio, json, os, shutil, sys, tempfile, time, urllib.parse, urllib.request
 
 import websockets
 
 from cdp import WATCH_CSP, Cdp, key, press, shoot, start_chromium
+
+# The address of the good file's one line, also the first line of the bad file.
+NEW = "new.one@example.com"
 
 # Besides the CSP watch: counts the frames that have loaded.
 WATCH = WATCH_CSP + """
@@ -78,6 +82,10 @@ async def run(base, token, file, bad, good, out_dir, port):
         await upload(cdp, bad)
         out["refused"] = await cdp.eval("document.querySelector('main').innerText")
         await both(cdp, out_dir, "admin-import-refused")
+        # Nothing of the refused file was written: its good line's contact is unknown.
+        await cdp.goto(f"{base}/admin/contact?email={urllib.parse.quote(NEW)}")
+        out["after_refusal"] = await cdp.eval("document.querySelector('main').innerText")
+        await cdp.goto(f"{base}/admin/import")
         await upload(cdp, good)
         out["dry"] = await cdp.eval("document.querySelector('main').innerText")
         await both(cdp, out_dir, "admin-import-dry")

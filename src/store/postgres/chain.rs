@@ -23,9 +23,6 @@ const ROWS_PER_STATEMENT: usize = 1_000;
 
 /// Appends ledger entries (contact id, entry), chained in the order given; call inside
 /// the transaction that writes what the entries record.
-// The PostgreSQL writes of the ledger (answers, import, erasure) are not ported yet and
-// refuse by name; they call this and `destroy_salts` when they are.
-#[allow(dead_code)]
 pub(super) async fn append(conn: &mut PgConnection, rows: &[(i64, &LedgerEntry)]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
@@ -69,7 +66,7 @@ pub(super) async fn append(conn: &mut PgConnection, rows: &[(i64, &LedgerEntry)]
         );
         qb.push_values(chunk.iter().zip(linked), |mut b, ((id, e), (detail, c))| {
             b.push_bind(*id)
-                .push_bind(e.event.clone())
+                .push_bind(e.event.as_str())
                 .push_bind(e.at.timestamp())
                 .push_bind(e.campaign.clone())
                 .push_bind(e.wave.clone())

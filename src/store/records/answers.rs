@@ -46,8 +46,6 @@ pub struct AnswerWrite<'a> {
     pub entry: &'a LedgerEntry,
     /// The consent a confirmation records; `None` for a withdrawal.
     pub consent: Option<&'a NewConsent>,
-    /// The campaign gives codes from a pool: a confirmation draws one.
-    pub pool: bool,
     pub at: Instant,
 }
 

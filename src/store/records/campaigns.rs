@@ -1,6 +1,6 @@
 //! Campaigns as launched and the counts behind `campaign status` and the dashboard.
 
-use crate::domain::Instant;
+use crate::domain::{CampaignState, Instant};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
@@ -12,7 +12,7 @@ pub struct CampaignRow {
     pub source_file: String,
     /// The template files as launched, as JSON `{ "path": "content" }`.
     pub templates: String,
-    pub state: String,
+    pub state: CampaignState,
     pub state_reason: Option<String>,
     pub launched_at: Instant,
     /// SHA-256 of the privacy policy's text as launched, when the campaign gave it.
@@ -45,6 +45,8 @@ pub struct AnswerCounts {
 pub enum RateBy {
     Country,
     Locale,
+    /// The consent class the contact had when the campaign was launched.
+    Class,
 }
 
 /// One group of the confirmation rate: contacts sent the first request, and of them
@@ -64,4 +66,18 @@ pub struct DueDay {
     pub day: i64,
     pub due: i64,
     pub held: i64,
+}
+
+/// A campaign's counters as the triggers keep them, or as counted from the rows.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counters {
+    /// (wave, state) → deliveries.
+    pub deliveries: BTreeMap<(i64, crate::domain::DeliveryState), i64>,
+    /// (answer, suspect) → distinct contacts; ("answered", false): those who confirmed
+    /// or left, suspect or not.
+    pub answers: BTreeMap<(String, bool), i64>,
+    /// (wave name, answer) → distinct contacts, not suspect.
+    pub wave_answers: BTreeMap<(String, String), i64>,
+    /// (hour since the epoch, answer, suspect) → confirmations and leaves.
+    pub hours: BTreeMap<(i64, String, bool), i64>,
 }

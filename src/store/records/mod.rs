@@ -8,11 +8,13 @@ mod queue;
 pub use answers::{
     AnswerContext, AnswerWrite, Answered, Change, NewConsent, Outcome, RequestDelivery,
 };
-pub use campaigns::{AnswerCounts, CampaignRow, DueDay, LaunchedCampaign, RateBy, RateRow};
+pub use campaigns::{
+    AnswerCounts, CampaignRow, Counters, DueDay, LaunchedCampaign, RateBy, RateRow,
+};
 pub use erasure::{Due, Erasure};
 pub use queue::{Claimed, Fate, QueueState, SlotRequest};
 
-use crate::domain::{Contact, Instant};
+use crate::domain::{Contact, Instant, LedgerEvent};
 
 /// A contact as stored: its row id (never shown outside), its opaque public id, its facts.
 #[derive(Debug, Clone)]
@@ -31,7 +33,7 @@ pub struct Tombstone {
 /// One entry of the consent ledger (DESIGN §2.6).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LedgerEntry {
-    pub event: String,
+    pub event: LedgerEvent,
     pub at: Instant,
     pub campaign: Option<String>,
     pub wave: Option<String>,
@@ -68,4 +70,28 @@ pub struct ChainHead {
     pub head: String,
     pub entries: i64,
     pub at: Instant,
+}
+
+/// The keys from the `secrets` table's rows, the tombstone key from its file if `init`
+/// put it there.
+pub(crate) fn secrets_from_rows(
+    rows: &std::collections::HashMap<String, Vec<u8>>,
+) -> anyhow::Result<crate::secrets::Secrets> {
+    use crate::secrets::{KEY_FILE, KEY_LEN, LINK_KEY, TOMBSTONE_KEY, read_key_file, stored_path};
+    use anyhow::Context;
+    let key = |name: &str| -> anyhow::Result<[u8; KEY_LEN]> {
+        rows.get(name)
+            .with_context(|| format!("the database has no {name}: run `reconsent init`"))?
+            .as_slice()
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("the stored {name} is damaged"))
+    };
+    let tombstone_key = match (rows.get(TOMBSTONE_KEY), rows.get(KEY_FILE)) {
+        (None, Some(path)) => read_key_file(&stored_path(path))?,
+        _ => key(TOMBSTONE_KEY)?,
+    };
+    Ok(crate::secrets::Secrets {
+        link_key: key(LINK_KEY)?,
+        tombstone_key,
+    })
 }

@@ -33,6 +33,8 @@ pub enum Fate {
     Bounced {
         error: String,
         deletion_due_at: Instant,
+        /// What the bounce does to the contact ([`crate::effects::Effects::of_bounce`]).
+        effects: crate::effects::Effects,
     },
     Failed {
         error: String,

@@ -4,9 +4,9 @@
 use super::queue::suppress;
 use super::{COLUMNS, SqliteStore, stored_from_row};
 use crate::domain::{ConsentRecord, Instant, from_unix};
+use crate::effects::{Code, Effects};
 use crate::store::{
-    AnswerContext, AnswerWrite, Answered, Change, LedgerEntry, Outcome, RequestDelivery,
-    THANK_YOU_WAVE,
+    AnswerContext, AnswerWrite, Answered, LedgerEntry, Outcome, RequestDelivery, THANK_YOU_WAVE,
 };
 use anyhow::Result;
 use sqlx::Row;
@@ -121,11 +121,11 @@ impl SqliteStore {
 
     /// An answer, decided and written in one write transaction: the contact's consent is
     /// read inside it and handed to `decide`, so racing clicks are applied one after the
-    /// other and each writes a ledger entry only when it changes something.
+    /// other and each writes only the effects `decide` returns for the consent as it is.
     pub async fn record_answer(
         &self,
         w: &AnswerWrite<'_>,
-        decide: impl FnOnce(&ConsentRecord) -> Change,
+        decide: impl FnOnce(&ConsentRecord) -> Effects,
     ) -> Result<Answered> {
         let mut tx = self.writer.begin().await?;
         let sql = format!("SELECT id, public_id, {COLUMNS} FROM contacts WHERE id = ?");
@@ -141,119 +141,114 @@ impl SqliteStore {
             });
         };
         let stored = stored_from_row(&row)?;
-        let change = decide(&stored.contact.consent);
-        let code = match change {
-            Change::Nothing => {
-                if w.pool {
-                    super::bonus::drawn(&mut tx, w.campaign_id, w.contact_id).await?
-                } else {
-                    None
-                }
-            }
-            Change::Confirm => confirm(&mut tx, w, self.webhooks).await?,
-            Change::Withdraw => {
-                withdraw(&mut tx, w, self.webhooks).await?;
-                None
-            }
-        };
+        let effects = decide(&stored.contact.consent);
+        let code = apply(&mut tx, w, &effects, self.webhooks).await?;
         tx.commit().await?;
         Ok(Answered {
-            outcome: if change == Change::Nothing {
-                Outcome::Unchanged
-            } else {
+            outcome: if effects.changes_anything() {
                 Outcome::Changed
+            } else {
+                Outcome::Unchanged
             },
             code,
         })
     }
 }
 
-/// The confirmation's writes. A consent given after a withdrawal stands; the thank-you
+/// Writes an answer's effects. A consent given after a withdrawal stands; the thank-you
 /// delivery and the bonus code are once per contact and campaign, however often the
 /// consent comes back.
-async fn confirm(
+async fn apply(
     conn: &mut sqlx::SqliteConnection,
     w: &AnswerWrite<'_>,
+    e: &Effects,
     webhooks: bool,
 ) -> Result<Option<String>> {
-    let Some(consent) = w.consent else {
-        anyhow::bail!("a confirmation without the consent to record");
-    };
-    sqlx::query(
-        "UPDATE contacts SET consent_at = ?, consent_method = 'reconsent', consent_prechecked = 0, \
-         consent_bundled = 0, consent_text_version = ?, consent_ip = ?, consent_source = ?, \
-         consent_withdrawn_at = NULL, updated_at = ? WHERE id = ?",
-    )
-    .bind(consent.at.timestamp())
-    .bind(&consent.text_version)
-    .bind(&consent.ip)
-    .bind(&consent.source)
-    .bind(consent.at.timestamp())
-    .bind(w.contact_id)
-    .execute(&mut *conn)
-    .await?;
-    insert_ledger(conn, w.contact_id, w.entry).await?;
-    sqlx::query("DELETE FROM suppressions WHERE contact_id = ? AND reason = 'left'")
+    if e.give_consent {
+        let Some(consent) = w.consent else {
+            anyhow::bail!("a confirmation without the consent to record");
+        };
+        sqlx::query(
+            "UPDATE contacts SET consent_at = ?, consent_method = 'reconsent', consent_prechecked = 0, \
+             consent_bundled = 0, consent_text_version = ?, consent_ip = ?, consent_source = ?, \
+             consent_withdrawn_at = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(consent.at.timestamp())
+        .bind(&consent.text_version)
+        .bind(&consent.ip)
+        .bind(&consent.source)
+        .bind(consent.at.timestamp())
         .bind(w.contact_id)
         .execute(&mut *conn)
         .await?;
-    // A confirmation wins over any pending deletion: the address is alive and willing.
-    sqlx::query("DELETE FROM deletion_queue WHERE contact_id = ?")
+    }
+    if e.ledger {
+        insert_ledger(conn, w.contact_id, w.entry).await?;
+    }
+    if e.withdraw_consent {
+        sqlx::query("UPDATE contacts SET consent_withdrawn_at = ?, updated_at = ? WHERE id = ?")
+            .bind(w.at.timestamp())
+            .bind(w.at.timestamp())
+            .bind(w.contact_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if let Some(reason) = e.lift_suppression {
+        sqlx::query("DELETE FROM suppressions WHERE contact_id = ? AND reason = ?")
+            .bind(w.contact_id)
+            .bind(reason.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    if let Some(reason) = e.suppress {
+        suppress(conn, w.contact_id, reason.as_str(), w.at, w.at).await?;
+    }
+    if e.cancel_deletion {
+        sqlx::query("DELETE FROM deletion_queue WHERE contact_id = ?")
+            .bind(w.contact_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if e.cancel_reminders {
+        cancel_reminders(conn, w.contact_id, w.campaign_id).await?;
+    }
+    if e.cancel_thank_you {
+        sqlx::query(
+            "UPDATE deliveries SET state = 'cancelled', last_error = 'left before this was sent' \
+             WHERE contact_id = ? AND campaign_id = ? AND wave = ? AND state IN ('queued', 'retry')",
+        )
         .bind(w.contact_id)
+        .bind(w.campaign_id)
+        .bind(THANK_YOU_WAVE)
         .execute(&mut *conn)
         .await?;
-    cancel_reminders(conn, w.contact_id, w.campaign_id).await?;
-    sqlx::query(
-        "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) VALUES (?, ?, ?, ?) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(w.campaign_id)
-    .bind(w.contact_id)
-    .bind(THANK_YOU_WAVE)
-    .bind(w.at.timestamp())
-    .execute(&mut *conn)
-    .await?;
-    let code = if w.pool {
-        super::bonus::draw(conn, w.campaign_id, w.contact_id, w.at).await?
-    } else {
-        None
+    }
+    if e.queue_thank_you {
+        sqlx::query(
+            "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(w.campaign_id)
+        .bind(w.contact_id)
+        .bind(THANK_YOU_WAVE)
+        .bind(w.at.timestamp())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let code = match e.code {
+        Code::None => None,
+        Code::Show => super::bonus::drawn(conn, w.campaign_id, w.contact_id).await?,
+        Code::Draw => super::bonus::draw(conn, w.campaign_id, w.contact_id, w.at).await?,
     };
     if webhooks {
-        contact_event(conn, "contact.confirmed", w.contact_id, w.campaign_id, w.at).await?;
+        if let Some(event) = e.webhook {
+            contact_event(conn, event, w.contact_id, w.campaign_id, w.at).await?;
+        }
+        if e.webhook_queued {
+            super::webhooks::enqueue_contact_queued(conn, w.contact_id, w.at).await?;
+        }
     }
     Ok(code)
-}
-
-/// The withdrawal's writes: the time, suppression and a deletion due at once. A
-/// thank-you not sent yet is not sent to someone who has left.
-async fn withdraw(
-    conn: &mut sqlx::SqliteConnection,
-    w: &AnswerWrite<'_>,
-    webhooks: bool,
-) -> Result<()> {
-    insert_ledger(conn, w.contact_id, w.entry).await?;
-    sqlx::query("UPDATE contacts SET consent_withdrawn_at = ?, updated_at = ? WHERE id = ?")
-        .bind(w.at.timestamp())
-        .bind(w.at.timestamp())
-        .bind(w.contact_id)
-        .execute(&mut *conn)
-        .await?;
-    suppress(conn, w.contact_id, "left", w.at, w.at).await?;
-    cancel_reminders(conn, w.contact_id, w.campaign_id).await?;
-    sqlx::query(
-        "UPDATE deliveries SET state = 'cancelled', last_error = 'left before this was sent' \
-         WHERE contact_id = ? AND campaign_id = ? AND wave = ? AND state IN ('queued', 'retry')",
-    )
-    .bind(w.contact_id)
-    .bind(w.campaign_id)
-    .bind(THANK_YOU_WAVE)
-    .execute(&mut *conn)
-    .await?;
-    if webhooks {
-        contact_event(conn, "contact.left", w.contact_id, w.campaign_id, w.at).await?;
-        super::webhooks::enqueue_contact_queued(conn, w.contact_id, w.at).await?;
-    }
-    Ok(())
 }
 
 /// `contact.confirmed` / `contact.left` for the shop, in the answer's transaction.

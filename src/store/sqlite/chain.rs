@@ -40,7 +40,7 @@ pub(super) async fn append(
         );
         qb.push_values(chunk.iter().zip(linked), |mut b, ((id, e), (detail, c))| {
             b.push_bind(*id)
-                .push_bind(e.event.clone())
+                .push_bind(e.event.as_str())
                 .push_bind(e.at.timestamp())
                 .push_bind(e.campaign.clone())
                 .push_bind(e.wave.clone())

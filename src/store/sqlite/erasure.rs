@@ -2,7 +2,7 @@
 //! contact is either wholly erased, with its tombstone, or untouched.
 
 use super::{COLUMNS, SqliteStore, stored_from_row};
-use crate::domain::Instant;
+use crate::domain::{Instant, LedgerEvent};
 use crate::store::{Due, Erasure, LedgerEntry, StoredContact};
 use anyhow::Result;
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -233,7 +233,7 @@ impl SqliteStore {
             .iter()
             .map(|e| {
                 let entry = LedgerEntry {
-                    event: "erased".into(),
+                    event: LedgerEvent::Erased,
                     at: now,
                     policy_version: e.policy_version.clone(),
                     detail: Some(serde_json::json!({ "reason": e.reason })),

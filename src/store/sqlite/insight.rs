@@ -1,6 +1,7 @@
 //! The counts behind the dashboard's closer looks (SQLite): answers over time, the
-//! confirmation rate by a contact's country or locale, bounces by the server's words,
-//! the deletion calendar, and the send rate. Each is one grouped query on an index.
+//! confirmation rate by a contact's country, locale or consent class at launch, bounces
+//! by the server's words, the deletion calendar, and the send rate. Each is one grouped
+//! query on an index, or on the counters the triggers of migration 0011 keep.
 
 use super::SqliteStore;
 use crate::domain::Instant;
@@ -8,20 +9,19 @@ use crate::store::{CampaignRow, DueDay, RateBy, RateRow};
 use anyhow::Result;
 
 impl SqliteStore {
-    /// Confirmations and leaves of a campaign per bucket of `bucket_secs` (counted from
-    /// the epoch, so days are UTC days): (bucket, answer, suspect, how many).
+    /// Confirmations and leaves of a campaign per bucket of `bucket_secs`, a whole
+    /// number of hours (counted from the epoch, so days are UTC days): (bucket, answer,
+    /// suspect, how many).
     pub async fn answers_over_time(
         &self,
         campaign: &str,
         bucket_secs: i64,
     ) -> Result<Vec<(i64, String, bool, i64)>> {
         Ok(sqlx::query_as(
-            "SELECT at / ?1 AS b, CASE event WHEN 'withdrawn' THEN 'left' ELSE event END AS answer, \
-             suspect, count(*) FROM ledger \
-             WHERE campaign = ?2 AND event IN ('confirmed', 'left', 'withdrawn') \
-             GROUP BY b, answer, suspect ORDER BY b",
+            "SELECT hour * 3600 / ?1 AS b, answer, suspect, sum(n) FROM campaign_answer_hours \
+             WHERE campaign = ?2 AND n != 0 GROUP BY b, answer, suspect ORDER BY b",
         )
-        .bind(bucket_secs.max(1))
+        .bind(bucket_secs.max(3600))
         .bind(campaign)
         .fetch_all(&self.pool)
         .await?)
@@ -30,10 +30,7 @@ impl SqliteStore {
     /// Viewed, confirmed and left per wave name (not suspect, distinct contacts).
     pub async fn answers_by_wave(&self, campaign: &str) -> Result<Vec<(String, String, i64)>> {
         Ok(sqlx::query_as(
-            "SELECT coalesce(wave, ''), CASE event WHEN 'withdrawn' THEN 'left' ELSE event END AS answer, \
-             count(DISTINCT contact_id) FROM ledger \
-             WHERE campaign = ? AND event IN ('viewed', 'confirmed', 'left', 'withdrawn') AND suspect = 0 \
-             GROUP BY 1, answer",
+            "SELECT wave, answer, n FROM campaign_wave_answers WHERE campaign = ? AND n != 0",
         )
         .bind(campaign)
         .fetch_all(&self.pool)
@@ -45,6 +42,7 @@ impl SqliteStore {
         let column = match by {
             RateBy::Country => "c.country",
             RateBy::Locale => "c.locale",
+            RateBy::Class => "d.class",
         };
         let sql = format!(
             "WITH conf AS (SELECT contact_id, min(suspect) AS suspect FROM ledger \
@@ -56,7 +54,7 @@ impl SqliteStore {
              WHERE d.campaign_id = ?1 AND d.wave = 0 AND d.state = 'sent' \
              GROUP BY 1 ORDER BY 2 DESC, 1"
         );
-        let rows: Vec<(String, i64, i64, i64)> = // `column` is one of two constants above, never user input.
+        let rows: Vec<(String, i64, i64, i64)> = // `column` is one of the constants above, never user input.
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(campaign.id)
             .bind(&campaign.name)

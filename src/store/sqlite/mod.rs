@@ -19,9 +19,8 @@ pub use wire::FileWireLog;
 use crate::domain::{
     ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, Locale, from_unix,
 };
-use crate::secrets::{
-    KEY_FILE, KEY_LEN, LINK_KEY, Secrets, TOMBSTONE_KEY, read_key_file, stored_path,
-};
+use crate::secrets::{KEY_FILE, Secrets, TOMBSTONE_KEY};
+use crate::store::records::secrets_from_rows;
 use crate::store::{LedgerEntry, StageCursor, StoredContact, Tombstone};
 use anyhow::{Context, Result, bail};
 use sqlx::sqlite::{
@@ -206,21 +205,7 @@ impl SqliteStore {
             .await?
             .into_iter()
             .collect();
-        let key = |name: &str| -> Result<[u8; KEY_LEN]> {
-            rows.get(name)
-                .with_context(|| format!("the database has no {name}: run `reconsent init`"))?
-                .as_slice()
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("the stored {name} is damaged"))
-        };
-        let tombstone_key = match (rows.get(TOMBSTONE_KEY), rows.get(KEY_FILE)) {
-            (None, Some(path)) => read_key_file(&stored_path(path))?,
-            _ => key(TOMBSTONE_KEY)?,
-        };
-        Ok(Secrets {
-            link_key: key(LINK_KEY)?,
-            tombstone_key,
-        })
+        secrets_from_rows(&rows)
     }
 
     pub async fn count_contacts(&self) -> Result<i64> {

@@ -383,10 +383,13 @@ async fn record_other(
         Fate::Bounced {
             error,
             deletion_due_at,
+            effects,
         } => {
             set("bounced", error, None).execute(&mut *conn).await?;
-            suppress(conn, contact_id, "hard_bounce", now, *deletion_due_at).await?;
-            if webhooks {
+            if let Some(reason) = effects.suppress {
+                suppress(conn, contact_id, reason.as_str(), now, *deletion_due_at).await?;
+            }
+            if webhooks && effects.webhook_queued {
                 super::webhooks::enqueue_contact_queued(conn, contact_id, now).await?;
             }
         }

@@ -27,8 +27,8 @@ impl SqliteStore {
             return Ok(0);
         }
         let added = sqlx::query(
-            "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) \
-             SELECT d.campaign_id, d.contact_id, ?1, ?2 FROM deliveries d \
+            "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at, class) \
+             SELECT d.campaign_id, d.contact_id, ?1, ?2, d.class FROM deliveries d \
              JOIN contacts c ON c.id = d.contact_id AND c.consent_withdrawn_at IS NULL \
              WHERE d.campaign_id = ?3 AND d.wave = 0 AND d.state = 'sent' \
                AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.contact_id = d.contact_id) \

@@ -9,6 +9,7 @@ use super::overview::{percent, state_word, time_left_text};
 use super::{Admin, AdminError, Signed, Words, frame};
 use crate::campaign::commands::{StateAction, campaign_status, change_state};
 use crate::campaign::status::Status;
+use crate::domain::CampaignState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -26,11 +27,11 @@ async fn status(s: &Admin, w: &'static Words, name: &str) -> Result<Status, Admi
 }
 
 /// The actions a campaign in `state` can take.
-pub fn actions(state: &str) -> &'static [StateAction] {
+pub fn actions(state: CampaignState) -> &'static [StateAction] {
     match state {
-        "running" => &[StateAction::Pause, StateAction::Cancel],
-        "paused" => &[StateAction::Resume, StateAction::Cancel],
-        _ => &[],
+        CampaignState::Running => &[StateAction::Pause, StateAction::Cancel],
+        CampaignState::Paused => &[StateAction::Resume, StateAction::Cancel],
+        CampaignState::Cancelled | CampaignState::Completed => &[],
     }
 }
 
@@ -64,13 +65,13 @@ pub async fn page(
     let more = insight::sections(&s.app.store, w, &st, &row, now).await?;
     let body = html! {
         p.crumbs { a href="/admin" { "← " (w.all_campaigns) } }
-        h1 { (st.campaign) " " span class={ "state s-" (st.state) } { (state_word(w, &st.state)) } }
+        h1 { (st.campaign) " " span class={ "state s-" (st.state) } { (state_word(w, st.state)) } }
         @if let Some(reason) = &st.state_reason { p.reason { (reason) } }
         p {
             (w.deadline) ": " (st.deadline.get(..10).unwrap_or(&st.deadline))
             " · " (w.time_left) ": " (time_left_text(w, &st.deadline, now))
         }
-        @let possible = actions(&st.state);
+        @let possible = actions(st.state);
         @if !possible.is_empty() {
             div.actions {
                 @for a in possible {
@@ -84,7 +85,7 @@ pub async fn page(
         (more)
         p.refresh {
             a href={ "/admin/campaigns/" (st.campaign) } { (w.refresh) }
-            @if st.state == "running" { " · " (w.live) }
+            @if st.state == CampaignState::Running { " · " (w.live) }
         }
     };
     Ok(frame(w, &st.campaign, Some(&signed), body))
@@ -154,7 +155,8 @@ fn figures_of(w: &Words, st: &Status, answers: &insight::WaveAnswers) -> Markup 
             tone: "no_basis",
         },
     ];
-    let live = (st.state == "running").then(|| format!("/admin/campaigns/{}/figures", st.campaign));
+    let live = (st.state == CampaignState::Running)
+        .then(|| format!("/admin/campaigns/{}/figures", st.campaign));
     html! {
         section #figures data-live=[live] aria-live="polite" {
             h2 { (w.whole) }
@@ -246,7 +248,7 @@ pub async fn act(
     signed.check_csrf(&body)?;
     let st = status(&s, w, &name).await?;
     // Asked twice, or overtaken by another change: the page shows how things stand.
-    if !actions(&st.state).contains(&action) {
+    if !actions(st.state).contains(&action) {
         return Ok(Redirect::to(&format!("/admin/campaigns/{name}")).into_response());
     }
     let now = s.app.clock.now();
@@ -262,11 +264,17 @@ mod tests {
 
     #[test]
     fn only_running_and_paused_campaigns_can_change() {
-        let cases: [(&str, &[StateAction]); 4] = [
-            ("running", &[StateAction::Pause, StateAction::Cancel]),
-            ("paused", &[StateAction::Resume, StateAction::Cancel]),
-            ("cancelled", &[]),
-            ("completed", &[]),
+        let cases: [(CampaignState, &[StateAction]); 4] = [
+            (
+                CampaignState::Running,
+                &[StateAction::Pause, StateAction::Cancel],
+            ),
+            (
+                CampaignState::Paused,
+                &[StateAction::Resume, StateAction::Cancel],
+            ),
+            (CampaignState::Cancelled, &[]),
+            (CampaignState::Completed, &[]),
         ];
         for (state, want) in cases {
             assert_eq!(actions(state), want, "{state}");

@@ -287,7 +287,7 @@ pub fn evidence_csv_bytes(entries: &[LedgerEntry]) -> anyhow::Result<Vec<u8>> {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         out.write_record([
             e.at.to_rfc3339(),
-            e.event.clone(),
+            e.event.to_string(),
             opt(&e.campaign),
             opt(&e.wave),
             opt(&e.ip),
@@ -366,7 +366,7 @@ mod tests {
     fn the_csv_has_a_header_and_one_row_per_entry_whatever_they_hold() {
         let at = crate::domain::parse_instant("2026-11-22T10:00:00Z").unwrap();
         let entry = |ua: &str| LedgerEntry {
-            event: "confirmed".into(),
+            event: crate::domain::LedgerEvent::Confirmed,
             at,
             user_agent: Some(ua.into()),
             detail: Some(serde_json::json!({ "note": ua })),

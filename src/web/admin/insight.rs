@@ -1,14 +1,15 @@
 //! The campaign page's closer looks: answers over time as columns, the confirmation
-//! rate by country and by language, failures and bounces by the server's answer (with
+//! rate by country, by consent class at launch and by language, failures and bounces by the server's answer (with
 //! addresses masked), and the deletion calendar with the silent still to be queued.
 
 use super::chart;
 use super::insight_words::{self, InsightWords};
-use super::overview::percent;
+use super::overview::{class_index, percent};
 use super::{AdminError, Words};
 use crate::campaign::Campaign;
 use crate::campaign::status::Status;
 use crate::domain::Instant;
+use crate::policy::ContactClass;
 use crate::store::{CampaignRow, DueDay, RateBy, RateRow, Store};
 use maud::{Markup, html};
 use std::collections::BTreeMap;
@@ -85,16 +86,23 @@ pub async fn sections(
         .answers_over_time(&row.name, bucket)
         .await
         .map_err(fail)?;
-    let (by_country, counted_at) = rates(store, row, RateBy::Country, now)
-        .await
-        .map_err(fail)?;
-    let (by_locale, _) = rates(store, row, RateBy::Locale, now).await.map_err(fail)?;
+    let (rates, counted_at) = rates(store, row, now).await.map_err(fail)?;
+    let [by_country, by_class, by_locale] = match rates {
+        Some([a, b, c]) => [Some(a), Some(b), Some(c)],
+        None => [None, None, None],
+    };
+    let class_name = |key: &str| {
+        ContactClass::parse(key).map_or_else(
+            || key.to_string(),
+            |c| w.classes[class_index(c)].to_string(),
+        )
+    };
     let bounces = store.bounce_texts(row.id).await.map_err(fail)?;
     let mut calendar = store.deletion_calendar(row.id).await.map_err(fail)?;
     let closed = store.campaign_closed(row.id).await.map_err(fail)?;
     let mut silent_day = None;
     if !closed
-        && st.state != "cancelled"
+        && st.state != crate::domain::CampaignState::Cancelled
         && let Ok(c) = Campaign::parse(&row.definition, &row.source_file)
     {
         let due = c.grace.after(c.deadline.at(row.launched_at));
@@ -125,8 +133,9 @@ pub async fn sections(
     Ok(html! {
         (answers_chart(t, &answers, row.launched_at, now, bucket))
         p.asof { (t.as_of) " " (counted_at.format("%H:%M")) " UTC" }
-        (rate_table(t, "rate-country", t.rate_by_country, &by_country, str::to_uppercase))
-        (rate_table(t, "rate-locale", t.rate_by_locale, &by_locale, str::to_string))
+        (rate_table(t, "rate-country", t.rate_by_country, &by_country, &str::to_uppercase))
+        (rate_table(t, "rate-class", t.rate_by_class, &by_class, &class_name))
+        (rate_table(t, "rate-locale", t.rate_by_locale, &by_locale, &str::to_string))
         (grouped(t, "failures", t.failures, &failures))
         (grouped(t, "bounces", t.bounces, &bounces))
         (calendar_table(t, &calendar, silent_day))
@@ -137,65 +146,66 @@ pub async fn sections(
 /// every message sent with its contact, too slow for each view of a large campaign.
 const RATES_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// The rows (none while the first count runs), when counted, when last (re)started.
-type Counted = (Option<Vec<RateRow>>, Instant, std::time::Instant);
+/// What the rates are split by, in the order they are counted and shown.
+const SPLITS: [RateBy; 3] = [RateBy::Country, RateBy::Class, RateBy::Locale];
+
+/// The rates by each of [`SPLITS`].
+type Rates = [Vec<RateRow>; 3];
+
+/// The rates (none while the first count runs), when counted, when last (re)started.
+type Counted = (Option<Rates>, Instant, std::time::Instant);
 
 /// The rates by group of the campaigns of this process, by campaign id.
-static RATES: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<(i64, RateBy), Counted>>,
-> = std::sync::LazyLock::new(Default::default);
+static RATES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<i64, Counted>>> =
+    std::sync::LazyLock::new(Default::default);
 
-/// The confirmation rates by `by`, and when they were counted: counted now the first
-/// time; after that the last count is shown while a new one is made in the background.
+/// The confirmation rates by every split, and when they were counted: counted in the
+/// background the first time (a large campaign takes longer to count than a page may),
+/// then shown as last counted while a new count runs.
 async fn rates(
     store: &Store,
     row: &CampaignRow,
-    by: RateBy,
     now: Instant,
-) -> anyhow::Result<(Option<Vec<RateRow>>, Instant)> {
-    let key = (row.id, by);
-    let cached = RATES
+) -> anyhow::Result<(Option<Rates>, Instant)> {
+    let mut all = RATES
         .lock()
-        .map_err(|_| anyhow::anyhow!("the rates cache is poisoned"))?
-        .get(&key)
-        .cloned();
-    match cached {
+        .map_err(|_| anyhow::anyhow!("the rates cache is poisoned"))?;
+    let (rows, at, stale) = match all.get_mut(&row.id) {
         Some((rows, at, made)) => {
-            if made.elapsed() >= RATES_FOR {
-                if let Ok(mut all) = RATES.lock()
-                    && let Some(entry) = all.get_mut(&key)
-                {
-                    // Whoever finds it stale first counts again; the others show it.
-                    entry.2 = std::time::Instant::now();
-                }
-                recount(store, row, by, now);
+            let stale = made.elapsed() >= RATES_FOR;
+            if stale {
+                // Whoever finds it stale first counts again; the others show it.
+                *made = std::time::Instant::now();
             }
-            Ok((rows, at))
+            (rows.clone(), *at, stale)
         }
         None => {
-            // A large campaign takes longer to count than a page may take: the first
-            // view starts the count, the next ones show it.
-            remember(key, None, now);
-            recount(store, row, by, now);
-            Ok((None, now))
+            all.insert(row.id, (None, now, std::time::Instant::now()));
+            (None, now, true)
         }
+    };
+    drop(all);
+    if stale {
+        recount(store, row, now);
     }
+    Ok((rows, at))
 }
 
-fn recount(store: &Store, row: &CampaignRow, by: RateBy, now: Instant) {
+/// One split after the other: the counts share the machine with the pages.
+fn recount(store: &Store, row: &CampaignRow, now: Instant) {
     let (store, row) = (store.clone(), row.clone());
     tokio::spawn(async move {
-        match store.rate_by(&row, by).await {
-            Ok(rows) => remember((row.id, by), Some(rows), now),
-            Err(e) => tracing::error!("counting rates for /admin: {e:#}"),
+        let mut rates = Rates::default();
+        for (by, rows) in SPLITS.iter().zip(rates.iter_mut()) {
+            match store.rate_by(&row, *by).await {
+                Ok(r) => *rows = r,
+                Err(e) => return tracing::error!("counting rates for /admin: {e:#}"),
+            }
+        }
+        if let Ok(mut all) = RATES.lock() {
+            all.insert(row.id, (Some(rates), now, std::time::Instant::now()));
         }
     });
-}
-
-fn remember(key: (i64, RateBy), rows: Option<Vec<RateRow>>, now: Instant) {
-    if let Ok(mut all) = RATES.lock() {
-        all.insert(key, (rows, now, std::time::Instant::now()));
-    }
 }
 
 fn add_day(calendar: &mut Vec<DueDay>, extra: DueDay) {
@@ -259,7 +269,7 @@ fn rate_table(
     id: &str,
     title: &str,
     rows: &Option<Vec<RateRow>>,
-    shown: fn(&str) -> String,
+    shown: &dyn Fn(&str) -> String,
 ) -> Markup {
     // A no-break space: "12.5 %" never splits in a narrow column.
     let rate = |r: &RateRow| {

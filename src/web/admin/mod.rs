@@ -8,11 +8,11 @@
 //! | [`overview`] | the contact base by class and country; every campaign's progress |
 //! | [`campaign`] | one campaign's funnel, whole and per wave; pause, resume and cancel after a question |
 //! | [`contact`] | one contact's class, reasons and ledger, whether its hash chain verifies, its evidence and consent records as JSON or CSV; forget it after a question |
-//! | [`purge`] | what a purge would erase now, and the purge itself after a question |
+//! | [`purge`] | what a purge would erase now, the purge itself after a question, and its report |
 //! | [`files`] | the campaign files: their check, their e-mails, who a launch would ask; launch |
 //! | [`import`] | upload a contact file: its dry run, then the import |
 //! | [`chart`] | bar charts as inline SVG |
-//! | [`insight`] | a campaign's answers over time, rates by country and language, failures, deletion calendar |
+//! | [`insight`] | a campaign's answers over time, rates by country, consent class and language, failures, deletion calendar |
 //! | [`insight_words`] | that part's text in the five languages |
 //! | [`words`] | the UI text in en, pl, sk, cs, de; which one a request gets |
 //!
@@ -61,6 +61,7 @@ pub struct Admin {
     /// Cookies only over HTTPS when the server is reached over HTTPS.
     secure: bool,
     audit: Arc<overview::AuditCache>,
+    purges: Arc<purge::Reports>,
 }
 
 struct Session {
@@ -128,6 +129,7 @@ fn pages(app: AppState) -> Router {
         sessions: Arc::default(),
         secure,
         audit: overview::AuditCache::started(&app),
+        purges: Arc::default(),
         app,
     };
     Router::new()
@@ -149,6 +151,7 @@ fn pages(app: AppState) -> Router {
         .route("/static/contact.css", get(contact::style))
         .route("/purge", get(purge::page))
         .route("/purge/now", get(purge::ask).post(purge::run))
+        .route("/purge/report/{id}", get(purge::shown))
         .route("/files", get(files::list))
         .route("/files/{file}", get(files::page))
         .route("/files/{file}/launch", get(files::ask).post(files::act))

@@ -7,7 +7,7 @@ use super::insight_words;
 use super::{Admin, AdminError, Signed, Words, frame};
 use crate::campaign::status::Status;
 use crate::cli::AuditCounts;
-use crate::domain::Instant;
+use crate::domain::{CampaignState, Instant};
 use crate::policy::ContactClass;
 use crate::web::AppState;
 use axum::extract::State;
@@ -41,19 +41,17 @@ impl AuditCache {
         cache
     }
 
-    async fn refresh(&self, app: &AppState) -> anyhow::Result<(AuditCounts, Instant)> {
+    async fn refresh(&self, app: &AppState) -> anyhow::Result<()> {
         let now = app.clock.now();
         let counts = crate::cli::audit_counts(&app.store, &app.config.policy, now).await?;
-        *self.0.write().await = Some((counts.clone(), now));
-        Ok((counts, now))
+        *self.0.write().await = Some((counts, now));
+        Ok(())
     }
 
-    /// The latest counts and when they were made; counted now if there are none yet.
-    async fn get(&self, app: &AppState) -> anyhow::Result<(AuditCounts, Instant)> {
-        if let Some(have) = self.0.read().await.as_ref() {
-            return Ok(have.clone());
-        }
-        self.refresh(app).await
+    /// The latest counts and when they were made; none until the first count, begun
+    /// when the server started, is done: the page does not wait seconds for it.
+    async fn get(&self) -> Option<(AuditCounts, Instant)> {
+        self.0.read().await.clone()
     }
 }
 
@@ -79,13 +77,12 @@ pub fn time_left_text(w: &Words, deadline: &str, now: Instant) -> String {
 }
 
 /// A campaign state as the marketer reads it.
-pub fn state_word(w: &Words, state: &str) -> String {
+pub fn state_word(w: &Words, state: CampaignState) -> String {
     let i = match state {
-        "running" => 0,
-        "paused" => 1,
-        "cancelled" => 2,
-        "completed" => 3,
-        other => return other.to_string(),
+        CampaignState::Running => 0,
+        CampaignState::Paused => 1,
+        CampaignState::Cancelled => 2,
+        CampaignState::Completed => 3,
     };
     w.states[i].to_string()
 }
@@ -94,7 +91,7 @@ pub fn percent(rate: f64) -> String {
     format!("{:.1} %", rate * 100.0)
 }
 
-fn class_index(c: ContactClass) -> usize {
+pub fn class_index(c: ContactClass) -> usize {
     ContactClass::ALL
         .iter()
         .position(|x| *x == c)
@@ -106,7 +103,7 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
     let fail = |e: anyhow::Error| AdminError::Internal(w, e);
     let now = s.app.clock.now();
     let t = insight_words::for_words(w);
-    let (audit, counted_at) = s.audit.get(&s.app).await.map_err(fail)?;
+    let audit = s.audit.get().await;
     let rates: HashMap<i64, i64> = s
         .app
         .store
@@ -135,6 +132,43 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
             .map(|d| u64::try_from(d.due).unwrap_or(0))
             .collect(),
     )];
+    let body = html! {
+        h1 { (w.overview) }
+        section.card aria-labelledby="contacts-h" {
+            h2 #contacts-h { (w.contacts) }
+            @if let Some((audit, counted_at)) = &audit {
+                (contact_base(w, t, audit, *counted_at))
+            } @else {
+                p.counting { (t.counting) }
+            }
+        }
+        section.card #due aria-labelledby="due-h" {
+            h2 #due-h { (t.due_30) }
+            p.big { strong #due-30 { (due_total) } }
+            @if !due.is_empty() {
+                (chart::columns(t.due_30, "chart-due", &due_labels, &due_series))
+            }
+        }
+        section aria-labelledby="campaigns-h" {
+            h2 #campaigns-h { (w.campaigns) }
+            @if statuses.is_empty() {
+                p { (w.no_campaigns) }
+            }
+            @for (st, rate) in &statuses {
+                (campaign_card(w, st, *rate, now))
+            }
+        }
+    };
+    Ok(frame(w, w.overview, Some(&signed), body))
+}
+
+/// The contact base by class and by country, as last counted.
+fn contact_base(
+    w: &Words,
+    t: &insight_words::InsightWords,
+    audit: &AuditCounts,
+    counted_at: Instant,
+) -> Markup {
     let class_bars: Vec<Bar<'_>> = audit
         .classes
         .iter()
@@ -160,39 +194,18 @@ pub async fn page(State(s): State<Admin>, signed: Signed) -> Result<Markup, Admi
         .iter()
         .map(|c| (c.as_str(), w.classes[class_index(*c)]))
         .collect();
-    let body = html! {
-        h1 { (w.overview) }
-        section.card aria-labelledby="contacts-h" {
-            h2 #contacts-h { (w.contacts) }
-            p.asof { (t.as_of) " " (counted_at.format("%H:%M")) " UTC" }
-            p.big {
-                strong #total { (audit.total) } " " (w.counted) " · "
-                strong #eligible { (audit.eligible) } " " (w.eligible)
-            }
-            h3 { (w.by_class) }
-            (chart::bars(w.by_class, "chart-classes", &class_bars))
-            h3 { (w.by_country) }
-            (chart::legend(&legend))
-            (chart::stacked(w.by_country, "chart-countries", &countries, &tones))
+    html! {
+        p.asof { (t.as_of) " " (counted_at.format("%H:%M")) " UTC" }
+        p.big {
+            strong #total { (audit.total) } " " (w.counted) " · "
+            strong #eligible { (audit.eligible) } " " (w.eligible)
         }
-        section.card #due aria-labelledby="due-h" {
-            h2 #due-h { (t.due_30) }
-            p.big { strong #due-30 { (due_total) } }
-            @if !due.is_empty() {
-                (chart::columns(t.due_30, "chart-due", &due_labels, &due_series))
-            }
-        }
-        section aria-labelledby="campaigns-h" {
-            h2 #campaigns-h { (w.campaigns) }
-            @if statuses.is_empty() {
-                p { (w.no_campaigns) }
-            }
-            @for (st, rate) in &statuses {
-                (campaign_card(w, st, *rate, now))
-            }
-        }
-    };
-    Ok(frame(w, w.overview, Some(&signed), body))
+        h3 { (w.by_class) }
+        (chart::bars(w.by_class, "chart-classes", &class_bars))
+        h3 { (w.by_country) }
+        (chart::legend(&legend))
+        (chart::stacked(w.by_country, "chart-countries", &countries, &tones))
+    }
 }
 
 /// How old a campaign's figures on the overview may be before they are counted again:
@@ -248,7 +261,7 @@ fn campaign_card(w: &Words, st: &Status, rate: i64, now: Instant) -> Markup {
             h3 {
                 a href={ "/admin/campaigns/" (st.campaign) } { (st.campaign) }
                 " "
-                span class={ "state s-" (st.state) } { (state_word(w, &st.state)) }
+                span class={ "state s-" (st.state) } { (state_word(w, st.state)) }
             }
             progress max=(st.targeted.max(1)) value=(st.sent)
                 aria-label={ (st.sent) " " (w.sent_of) " " (st.targeted) } {}
@@ -306,9 +319,8 @@ mod tests {
     #[test]
     fn states_and_rates_read_as_words() {
         let w = &super::super::words::EN;
-        assert_eq!(state_word(w, "running"), "sending");
-        assert_eq!(state_word(w, "completed"), "completed");
-        assert_eq!(state_word(w, "odd"), "odd");
+        assert_eq!(state_word(w, CampaignState::Running), "sending");
+        assert_eq!(state_word(w, CampaignState::Completed), "completed");
         assert_eq!(percent(0.125), "12.5 %");
     }
 }

@@ -1,12 +1,60 @@
 //! `GET /admin/purge`: what a purge would erase now (what `reconsent purge --dry-run`
 //! lists), the contacts under legal hold apart; "Purge now" asks first, then does what
-//! `reconsent purge` does and shows its report.
+//! `reconsent purge` does and sends the browser on to its report
+//! (`GET /admin/purge/report/{id}`), which a reload shows again without purging again.
 
 use super::{Admin, AdminError, Signed, frame};
 use crate::purge::PurgeReport;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::response::Redirect;
 use maud::{Markup, html};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// How many reports of finished purges are kept, the oldest forgotten first.
+const REPORTS_KEPT: usize = 20;
+
+/// The reports of the purges run from the dashboard, by a random id, each for the
+/// session that ran it only: they list addresses.
+#[derive(Default)]
+pub struct Reports(Mutex<HashMap<String, (String, PurgeReport, Instant)>>);
+
+impl Reports {
+    /// Keeps `report` for `session`; returns its id.
+    fn keep(&self, session: &str, report: PurgeReport) -> String {
+        let id = super::random_token();
+        let now = Instant::now();
+        let mut all = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.retain(|_, (_, _, at)| now.duration_since(*at) < super::SESSION_TTL);
+        while all.len() >= REPORTS_KEPT {
+            let oldest = all
+                .iter()
+                .min_by_key(|(_, (_, _, at))| *at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => all.remove(&k),
+                None => break,
+            };
+        }
+        all.insert(id.clone(), (session.to_string(), report, now));
+        id
+    }
+
+    fn get(&self, session: &str, id: &str) -> Option<PurgeReport> {
+        let all = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.get(id)
+            .filter(|(owner, _, at)| owner == session && at.elapsed() < super::SESSION_TTL)
+            .map(|(_, report, _)| report.clone())
+    }
+}
 
 /// How many addresses the page lists before "and N more".
 pub const LISTED: usize = 100;
@@ -182,17 +230,33 @@ fn report(pw: &PurgeWords, r: &PurgeReport) -> Markup {
     }
 }
 
-/// Does what `reconsent purge` does, and shows its report.
+/// Does what `reconsent purge` does, then sends the browser to its report: a reload
+/// of that page shows the report again, it does not purge again.
 pub async fn run(
     State(s): State<Admin>,
     signed: Signed,
     body: Bytes,
-) -> Result<Markup, AdminError> {
+) -> Result<Redirect, AdminError> {
     let w = signed.words;
     signed.check_csrf(&body)?;
     let r = crate::cli::purge_and_tell(&s.app.store, &s.app.config, s.app.clock.now(), false)
         .await
         .map_err(|e| AdminError::Internal(w, e))?;
+    let id = s.purges.keep(&signed.id, r);
+    Ok(Redirect::to(&format!("/admin/purge/report/{id}")))
+}
+
+/// The report of a purge this session ran.
+pub async fn shown(
+    State(s): State<Admin>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Markup, AdminError> {
+    let w = signed.words;
+    let r = s
+        .purges
+        .get(&signed.id, &id)
+        .ok_or(AdminError::NotFound(w))?;
     let pw = words(w.lang);
     Ok(frame(w, pw.title, Some(&signed), report(pw, &r)))
 }
