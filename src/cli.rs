@@ -9,9 +9,12 @@ use crate::policy::ContactClass;
 use crate::print::{self, errln, out, outln};
 use crate::secrets::TokenSource;
 use crate::send::{Clock, SendOptions};
-use crate::store::{LedgerEntry, OpenStores, Store, StoredContact, Tombstone};
+use crate::store::{OpenStores, Store, StoredContact, Tombstone};
+
+mod evidence;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+pub use evidence::{entry_facts, evidence_document};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -59,8 +62,10 @@ enum Command {
     Audit,
     /// Why one contact is in its class, rule by rule.
     Explain { email: String },
-    /// The consent ledger of one contact: every recorded fact, in order (proof under GDPR Art. 7(1)).
-    Evidence { email: String },
+    /// The consent ledger of one contact: every recorded fact, in order (proof under GDPR
+    /// Art. 7(1)); `verify` checks its hash chain, `head` prints where it ends, `export`
+    /// writes consent records.
+    Evidence(evidence::EvidenceArgs),
     /// Check, preview, launch and steer a campaign defined in campaigns/NAME.toml.
     #[command(subcommand)]
     Campaign(CampaignCommand),
@@ -211,7 +216,7 @@ fn writes(command: &Command) -> bool {
     match command {
         Command::Audit
         | Command::Explain { .. }
-        | Command::Evidence { .. }
+        | Command::Evidence(_)
         | Command::Admin(AdminCommand::Token) => false,
         Command::Import { dry_run, .. } | Command::Purge { dry_run } => !dry_run,
         Command::Campaign(c) => match c {
@@ -299,7 +304,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Audit => audit(&ctx).await,
         Command::Explain { email } => explain(&ctx, &email).await,
-        Command::Evidence { email } => evidence(&ctx, &email).await,
+        Command::Evidence(args) => evidence::run(&ctx, args).await,
         Command::Campaign(cmd) => campaign(&ctx, cmd).await,
         Command::Send {
             campaign,
@@ -884,66 +889,6 @@ async fn forget(ctx: &Ctx, email: &str) -> Result<ExitCode> {
         print::json(&json!({ "email": address.as_str(), "erased": true }));
     } else {
         outln!("{address} is erased: only a tombstone remains, which stops its re-import.");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The document of `evidence --json`: the address and its whole ledger.
-pub fn evidence_document(c: &crate::domain::Contact, entries: &[LedgerEntry]) -> serde_json::Value {
-    json!({
-        "email": c.email.as_str(),
-        "entries": entries,
-    })
-}
-
-/// The facts of a ledger entry besides its time and event, as `evidence` prints them.
-pub fn entry_facts(e: &LedgerEntry) -> Vec<String> {
-    let mut facts = Vec::new();
-    for (k, v) in [
-        ("campaign", &e.campaign),
-        ("wave", &e.wave),
-        ("ip", &e.ip),
-        ("user agent", &e.user_agent),
-        ("message", &e.message_id),
-        ("content sha256", &e.content_sha256),
-    ] {
-        if let Some(v) = v {
-            facts.push(format!("{k} {v}"));
-        }
-    }
-    if e.suspect {
-        facts.push("SUSPECT (too soon after delivery, or a mail scanner)".into());
-    }
-    facts
-}
-
-async fn evidence(ctx: &Ctx, email: &str) -> Result<ExitCode> {
-    let address = EmailAddress::parse(email)?;
-    let store = ctx.store().await?;
-    let stored = store
-        .contact_by_key(address.key())
-        .await?
-        .with_context(|| format!("no contact with the address {address}"))?;
-    let entries = store.ledger(stored.id).await?;
-    if ctx.json {
-        print::json(&evidence_document(&stored.contact, &entries));
-        return Ok(ExitCode::SUCCESS);
-    }
-    outln!(
-        "Consent ledger of {} ({} entries)",
-        stored.contact.email,
-        entries.len()
-    );
-    for e in &entries {
-        outln!(
-            "  {}  {:<10} {}",
-            e.at.format("%Y-%m-%d %H:%M:%S UTC"),
-            e.event,
-            entry_facts(e).join(", ")
-        );
-        if let Some(d) = &e.detail {
-            outln!("  {:>23} {d}", "");
-        }
     }
     Ok(ExitCode::SUCCESS)
 }

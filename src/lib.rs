@@ -13,6 +13,7 @@
 //! | [`tokens`] | signed link tokens: purpose, campaign, opaque contact id, expiry; one generic failure |
 //! | [`campaign`] | campaign files, audience selection, templates, the request e-mail (MIME, DKIM), `check` and `preview` |
 //! | [`copy`] | `store copy --to URL`: the base moved to a new PostgreSQL database, each table's rows and checksum shown as both sides agreed (the copying itself is `store::copy`) |
+//! | [`ledger`] | the consent ledger as proof: a hash chain per contact and over the base, salted commitments for personal fields, `verify` |
 //! | [`purge`] | deadline → deletion queue → erasure with tombstone; `forget` on request |
 //! | [`send`] | the sending pipeline: claim (each message checked again: still lawful?), render, a throttle shared through the database, SMTP or `.eml`, every fate recorded; requests and thank-you mails |
 //! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click decided in one write transaction, the ledger entries they write; timeouts, a limit per client address, trusted proxies; `/admin` (the marketers' dashboard), `/api` and `/metrics` behind the admin token |
@@ -34,6 +35,7 @@ pub mod copy;
 pub mod domain;
 pub mod effects;
 pub mod import;
+pub mod ledger;
 pub mod policy;
 pub mod print;
 pub mod purge;

@@ -76,6 +76,11 @@ pub fn json(value: &serde_json::Value) {
     stdout(format_args!("{}\n", json_escape(&text)));
 }
 
+/// JSON text already serialised (JSON Lines) on stdout, hidden characters as JSON escapes.
+pub fn json_text(text: &str) {
+    stdout(format_args!("{}", json_escape(text)));
+}
+
 /// Characters that must not reach a terminal as they are.
 fn hidden(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t') || c.general_category() == GeneralCategory::Format

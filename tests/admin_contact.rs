@@ -410,3 +410,92 @@ async fn chromium_looks_up_a_contact_reads_its_evidence_forgets_it_and_purges() 
         assert!(bytes.starts_with(b"\x89PNG"), "{png}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_contact_page_says_whether_its_chain_verifies_and_offers_its_consent_records() {
+    let sb = sent();
+    let server = serve(&sb, &[]);
+    let cookie = sign_in(&server).await;
+    let path = format!("/admin/contact?email={CONTACT}");
+    let (status, page) = get(&server, &cookie, &path).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("id=\"chain\" data-verified=\"true\""),
+        "{page}"
+    );
+    assert!(page.contains("Hash chain verifies"));
+
+    // The records download: one CSV row, and one JSON line, per ledger entry.
+    let entries = sb.json(&["evidence", CONTACT])["entries"]
+        .as_array()
+        .unwrap()
+        .len();
+    let res = fetch(
+        &server,
+        &cookie,
+        &format!("/admin/contact/records.csv?email={CONTACT}"),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("records-")
+    );
+    let csv = res.text().await.unwrap();
+    assert_eq!(
+        csv::Reader::from_reader(csv.as_bytes()).records().count(),
+        entries
+    );
+    let (status, jsonl) = get(
+        &server,
+        &cookie,
+        &format!("/admin/contact/records.jsonl?email={CONTACT}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let lines: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), entries);
+    assert_eq!(lines[0]["legal_basis"], "GDPR Art. 6(1)(a) consent");
+
+    // Someone with the file moves an entry's time: the page says so, naming the entry.
+    // The server holds the base open: wait for its write lock rather than fail.
+    let id = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".timeout 10000"])
+        .arg(sb.path("reconsent.db"))
+        .arg(format!(
+            "DROP TRIGGER ledger_no_rewrite; UPDATE ledger SET at = at - 86400 WHERE id = \
+             (SELECT max(l.id) FROM ledger l JOIN contacts c ON c.id = l.contact_id \
+              WHERE c.email_key = '{CONTACT}'); SELECT changes();"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&id.stdout).trim(),
+        "1",
+        "{}",
+        String::from_utf8_lossy(&id.stderr)
+    );
+    let (_, page) = get(&server, &cookie, &path).await;
+    assert!(
+        page.contains("id=\"chain\" data-verified=\"false\""),
+        "{page}"
+    );
+    assert!(page.contains("Hash chain does NOT verify: look at entry #"));
+    // In the marketer's language too.
+    let page = client()
+        .get(format!("{}{path}", server.base))
+        .header("cookie", &cookie)
+        .header("accept-language", "pl")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Łańcuch skrótów się NIE zgadza"), "{page}");
+}

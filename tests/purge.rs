@@ -187,6 +187,11 @@ async fn a_purge_killed_mid_run_resumes_to_the_same_end_state() {
     assert_eq!(a, b, "(contacts, tombstones, erased, queued)");
     assert_eq!(a.1, a.2);
     assert!(a.1 >= N as i64);
+    // The ledger's chain is whole after the interrupted run as after the clean one.
+    for sb in [&killed, &clean] {
+        let v = sb.json(&["evidence", "verify"]);
+        assert_eq!(v["verified"], true, "{v}");
+    }
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use reconsent::domain::{Contact, EmailAddress, LedgerEvent, parse_instant};
 use reconsent::policy::ContactClass;
-use reconsent::store::{Fate, LedgerEntry, SlotRequest, Store};
+use reconsent::store::{Fate, LaunchedCampaign, LedgerEntry, SlotRequest, Store};
 use std::collections::HashSet;
 
 fn contact(email: &str) -> Contact {
@@ -115,11 +115,28 @@ async fn each_backend_imports_launches_claims_once_and_shares_one_rate() {
         let ledger = store.ledger(a.id).await.unwrap();
         assert_eq!(ledger.len(), 1, "{backend}");
         assert_eq!(ledger[0].event, LedgerEvent::Imported, "{backend}");
+        // The import's entries are chained, and the chain verifies from what is stored.
+        match reconsent::ledger::verify_base(&store, None).await.unwrap() {
+            reconsent::ledger::Verdict::Verified(v) => assert_eq!(v.entries, 3, "{backend}"),
+            other => panic!("{backend}: {other:?}"),
+        }
+        let head = store.chain_head().await.unwrap().expect(&backend);
+        assert_eq!(head.entries, 3, "{backend}");
 
         // Launch: twice is a no-op.
         let mut launch = store.begin_launch().await.unwrap();
         let campaign = launch
-            .create_campaign("spring", "def", "sha", "spring.toml", "{}", now)
+            .create_campaign(
+                &LaunchedCampaign {
+                    name: "spring",
+                    definition: "def",
+                    definition_sha256: "sha",
+                    source_file: "spring.toml",
+                    templates: "{}",
+                    privacy_sha256: None,
+                },
+                now,
+            )
             .await
             .unwrap()
             .expect(&backend);

@@ -95,6 +95,15 @@ pub fn check(file: &Path, config: &Config, now: Instant) -> CheckReport {
     audience_problems(&campaign, &mut report);
     schedule_problems(&campaign, now, &mut report);
     pool_warnings(&campaign, file, &mut report);
+    if let Err(p) = privacy_policy_text(&campaign, file) {
+        report.problems.push(p);
+    }
+    if campaign.privacy_policy_version.is_none() {
+        report.warnings.push(format!(
+            "{}: privacy_policy_version is not set: the ledger cannot say which version of the policy each person was shown",
+            campaign.file
+        ));
+    }
     let code = match bonus_code(&campaign, file) {
         Ok(code) => code,
         Err(p) => {
@@ -214,6 +223,30 @@ pub fn bonus_code(c: &Campaign, file: &Path) -> Result<String, String> {
             })
         }
     }
+}
+
+/// The privacy policy's text (`privacy_policy_file`), if the campaign gives one; it is
+/// hashed into every ledger entry, so an empty or unreadable file is refused.
+pub fn privacy_policy_text(c: &Campaign, file: &Path) -> Result<Option<String>, String> {
+    let Some(path) = &c.privacy_policy_file else {
+        return Ok(None);
+    };
+    let resolved = super::resolve_path(file, path);
+    let text = std::fs::read_to_string(&resolved).map_err(|e| {
+        format!(
+            "{}: privacy_policy_file: cannot read {}: {e}",
+            c.file,
+            resolved.display()
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err(format!(
+            "{}: privacy_policy_file: {} is empty",
+            c.file,
+            resolved.display()
+        ));
+    }
+    Ok(Some(text))
 }
 
 /// A code pool: one code a line; blank lines and `#` comments are skipped.

@@ -25,6 +25,10 @@ pub struct Campaign {
     pub templates: String,
     pub default_locale: Locale,
     pub privacy_policy_url: String,
+    /// The version of the privacy policy in force, recorded with every ledger entry.
+    pub privacy_policy_version: Option<String>,
+    /// The policy's text: read at launch, kept in the snapshot, its SHA-256 in the ledger.
+    pub privacy_policy_file: Option<PathBuf>,
     pub sender: Sender,
     pub purpose: LocalText,
     pub frequency: LocalText,
@@ -295,6 +299,10 @@ struct RawCampaign {
     default_locale: Locale,
     #[serde(deserialize_with = "de_url")]
     privacy_policy_url: String,
+    #[serde(default)]
+    privacy_policy_version: Option<String>,
+    #[serde(default)]
+    privacy_policy_file: Option<PathBuf>,
     sender: RawSender,
     purpose: Spanned<LocalText>,
     frequency: Spanned<LocalText>,
@@ -609,6 +617,11 @@ impl RawCampaign {
             templates: self.templates,
             default_locale: self.default_locale,
             privacy_policy_url: self.privacy_policy_url,
+            privacy_policy_version: self
+                .privacy_policy_version
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
+            privacy_policy_file: self.privacy_policy_file,
             sender: Sender {
                 name: self.sender.name,
                 email: self.sender.email,

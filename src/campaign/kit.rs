@@ -8,12 +8,12 @@ use super::message::{self, DkimSigner, Envelope};
 use super::render::{RenderInput, Rendered, Renderer};
 use crate::bounces::verp::ReturnPath;
 use crate::config::Config;
-use crate::domain::{EmailAddress, Instant, LedgerEvent};
+use crate::domain::{EmailAddress, Instant, LedgerEvent, Locale};
+use crate::ledger::shown::email_sha256;
 use crate::store::{CampaignRow, Claimed, LedgerEntry, StoredContact};
-use crate::tokens::LinkSigner;
-use crate::web::pages::{Facts, thanks_mail};
+use crate::tokens::{LinkSigner, Purpose, TokenClaims};
+use crate::web::pages::{Facts, confirm_page, thanks_mail};
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 pub struct Kit {
@@ -26,7 +26,8 @@ pub struct Kit {
     bonus_code: String,
     pub deadline: Instant,
     pub expires: Instant,
-    privacy_sha256: String,
+    privacy_sha256: Option<String>,
+    privacy_version: Option<String>,
     policy_version: String,
     /// The VERP return path, when `[bounces]` names one; else the sender's address.
     return_path: Option<ReturnPath>,
@@ -46,7 +47,8 @@ pub struct Outgoing {
     campaign: String,
     wave: String,
     locale: String,
-    privacy_sha256: String,
+    privacy_sha256: Option<String>,
+    privacy_version: Option<String>,
     policy_version: String,
 }
 
@@ -59,7 +61,8 @@ impl Outgoing {
             campaign: Some(self.campaign.clone()),
             wave: Some(self.wave.clone()),
             content_sha256: Some(self.content_sha256.clone()),
-            privacy_sha256: Some(self.privacy_sha256.clone()),
+            privacy_sha256: self.privacy_sha256.clone(),
+            privacy_version: self.privacy_version.clone(),
             message_id: Some(self.message_id.clone()),
             policy_version: self.policy_version.clone(),
             detail: Some(serde_json::json!({ "locale": self.locale })),
@@ -89,7 +92,8 @@ impl Kit {
             return_path: ReturnPath::from_config(&config.bounces)?,
             postmark_metadata: config.bounces.postmark.user.is_some(),
             campaign_id: row.id,
-            privacy_sha256: hex::encode(Sha256::digest(campaign.privacy_policy_url.as_bytes())),
+            privacy_sha256: row.privacy_sha256.clone(),
+            privacy_version: campaign.privacy_policy_version.clone(),
             policy_version: config.policy.version(),
             renderer,
             dkim,
@@ -115,20 +119,9 @@ impl Kit {
     }
 
     pub fn request(&self, stored: &StoredContact, wave: usize, now: Instant) -> Result<Outgoing> {
-        let c = &stored.contact;
         let links = self.links(stored)?;
-        let rendered = self
-            .renderer
-            .render(&RenderInput {
-                locale: c.locale.as_ref(),
-                name: c.name.as_deref(),
-                confirm_url: &links.confirm_url,
-                leave_url: &links.leave_url,
-                bonus_code: &self.bonus_code,
-                deadline: self.deadline,
-                wave,
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let rendered =
+            self.rendered_request(stored, &links, stored.contact.locale.as_ref(), wave)?;
         let wave = self
             .campaign
             .waves
@@ -141,6 +134,49 @@ impl Kit {
             (LedgerEvent::Requested, wave),
             now,
         )
+    }
+
+    /// The request of `wave` for `stored` in `locale` (else the contact's), as rendered
+    /// before it is put into MIME: what `evidence --show` renders again.
+    pub fn rendered_request(
+        &self,
+        stored: &StoredContact,
+        links: &Links,
+        locale: Option<&Locale>,
+        wave: usize,
+    ) -> Result<Rendered> {
+        self.renderer
+            .render(&RenderInput {
+                locale,
+                name: stored.contact.name.as_deref(),
+                confirm_url: &links.confirm_url,
+                leave_url: &links.leave_url,
+                bonus_code: &self.bonus_code,
+                deadline: self.deadline,
+                wave,
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The page behind `stored`'s confirm link in `locale`, byte for byte as `serve`
+    /// shows it: the tokens are signed again, and signing is deterministic.
+    pub fn confirm_page(&self, stored: &StoredContact, locale: &Locale) -> Result<String> {
+        let sign = |purpose| {
+            self.signer
+                .sign(&TokenClaims {
+                    purpose,
+                    campaign: self.campaign.name.clone(),
+                    public_id: stored.public_id.clone(),
+                    expires: self.expires,
+                })
+                .map_err(|e| anyhow::anyhow!("cannot sign the links: {e}"))
+        };
+        let facts = Facts::of(&self.campaign, locale);
+        Ok(confirm_page(
+            &facts,
+            &sign(Purpose::Confirm)?,
+            &sign(Purpose::Leave)?,
+        ))
     }
 
     /// The thank-you after a confirmation, with the bonus code: the pool's code drawn
@@ -175,7 +211,7 @@ impl Kit {
         )
     }
 
-    fn links(&self, stored: &StoredContact) -> Result<Links> {
+    pub fn links(&self, stored: &StoredContact) -> Result<Links> {
         links(
             &self.signer,
             &self.base_url,
@@ -217,7 +253,7 @@ impl Kit {
                 None => smtp_address(&self.campaign.sender.email),
             },
             envelope_to: smtp_address(&c.email),
-            content_sha256: hex::encode(Sha256::digest(&built.bytes)),
+            content_sha256: email_sha256(&rendered.subject, &rendered.text, &rendered.html),
             message_id: built.message_id,
             bytes: built.bytes,
             event,
@@ -225,6 +261,7 @@ impl Kit {
             wave,
             locale: rendered.locale.to_string(),
             privacy_sha256: self.privacy_sha256.clone(),
+            privacy_version: self.privacy_version.clone(),
             policy_version: self.policy_version.clone(),
         })
     }

@@ -6,7 +6,7 @@ use super::render::read_template_files;
 use super::selects;
 use crate::config::Config;
 use crate::domain::Instant;
-use crate::store::Store;
+use crate::store::{LaunchedCampaign, Store};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -79,6 +79,13 @@ pub async fn launch(
     if let Ok(code) = check::bonus_code(&campaign, file) {
         snapshot["bonus_code"] = serde_json::Value::String(code);
     }
+    let privacy = check::privacy_policy_text(&campaign, file).map_err(anyhow::Error::msg)?;
+    let privacy_sha256 = privacy
+        .as_ref()
+        .map(|text| hex::encode(Sha256::digest(text.as_bytes())));
+    if let Some(text) = privacy {
+        snapshot["privacy_policy"] = serde_json::Value::String(text);
+    }
 
     let suppressed = store.suppressed_ids().await?;
     let mut audience: BTreeMap<String, u64> = BTreeMap::new();
@@ -91,11 +98,14 @@ pub async fn launch(
     let campaign_id = match launch.as_mut() {
         Some(tx) => tx
             .create_campaign(
-                &campaign.name,
-                &definition,
-                &sha,
-                &file.display().to_string(),
-                &snapshot.to_string(),
+                &LaunchedCampaign {
+                    name: &campaign.name,
+                    definition: &definition,
+                    definition_sha256: &sha,
+                    source_file: &file.display().to_string(),
+                    templates: &snapshot.to_string(),
+                    privacy_sha256: privacy_sha256.as_deref(),
+                },
                 now,
             )
             .await?

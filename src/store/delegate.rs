@@ -5,6 +5,7 @@ use super::url::DatabaseUrl;
 use super::{PgStore, SqliteStore, WireLog};
 use crate::domain::{CampaignState, ConsentRecord, Contact, DeliveryState, Instant};
 use crate::effects::Effects;
+use crate::ledger::verify::StoredEntry;
 use crate::secrets::Secrets;
 use anyhow::Result;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -139,6 +140,12 @@ impl Store {
         fn contact_by_key(&self, email_key: &str) -> Result<Option<StoredContact>>;
         fn tombstone(&self, key: &[u8]) -> Result<Option<Tombstone>>;
         fn ledger(&self, contact_id: i64) -> Result<Vec<LedgerEntry>>;
+        /// Ledger entries after row `after`, with their chain, in the order written.
+        fn chain_page(&self, after: i64, limit: i64) -> Result<Vec<StoredEntry>>;
+        /// One contact's ledger entries with their chain, in the order written.
+        fn chain_of(&self, contact_id: i64) -> Result<Vec<StoredEntry>>;
+        /// The chain's last entry; `None` while the ledger is empty.
+        fn chain_head(&self) -> Result<Option<ChainHead>>;
         fn add_tombstone(&self, key: &[u8], reason: &str, at: Instant) -> Result<()>;
 
         /// The contact and campaign a token names; `None` when either is gone or the
@@ -278,7 +285,7 @@ impl ImportTx {
 impl LaunchTx {
     delegate! { self:
         /// Creates the campaign; `None` if one of that name exists (launching twice is a no-op).
-        fn create_campaign(&mut self, name: &str, definition: &str, definition_sha256: &str, source_file: &str, templates: &str, now: Instant) -> Result<Option<i64>>;
+        fn create_campaign(&mut self, launched: &LaunchedCampaign<'_>, now: Instant) -> Result<Option<i64>>;
         /// Queues one wave for these contacts; a contact already queued for it is skipped.
         fn enqueue(&mut self, campaign_id: i64, wave: i64, contacts: &[(i64, crate::policy::ContactClass)], due_at: Instant) -> Result<u64>;
         /// Loads a campaign's code pool; a code listed twice is kept once.

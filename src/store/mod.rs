@@ -9,6 +9,7 @@
 //! - `url`: how a database URL names a backend.
 //! - `copy`: `store copy`, a SQLite base moved into an empty PostgreSQL one, verified.
 
+mod chain_rows;
 pub mod copy;
 mod delegate;
 mod postgres;
@@ -20,10 +21,10 @@ mod wire_log;
 pub use delegate::{ImportTx, LaunchTx, Store};
 pub use postgres::PgStore;
 pub use records::{
-    AnswerContext, AnswerCounts, AnswerWrite, Answered, CampaignRow, Change, Claimed, Counters,
-    Due, DueDay, Erasure, Fate, LateApplied, LateCounts, LateTarget, LateWrite, LedgerEntry,
-    NewConsent, OutboxEvent, Outcome, QueueState, RateBy, RateRow, RequestDelivery, SlotRequest,
-    StageCursor, StoredContact, Tombstone,
+    AnswerContext, AnswerCounts, AnswerWrite, Answered, CampaignRow, ChainHead, Change, Claimed,
+    Counters, Due, DueDay, Erasure, Fate, LateApplied, LateCounts, LateTarget, LateWrite,
+    LaunchedCampaign, LedgerEntry, NewConsent, OutboxEvent, Outcome, QueueState, RateBy, RateRow,
+    RequestDelivery, SlotRequest, StageCursor, StoredContact, Tombstone,
 };
 pub use sqlite::SqliteStore;
 pub use url::DatabaseUrl;

@@ -226,6 +226,16 @@ fn button(action: &str, class: &str, label: &str) -> String {
 
 /// The page behind a link. With a confirm action both buttons show side by side, the
 /// same size; a leave link's page offers only leaving (a leave token cannot confirm).
+/// The request page behind a confirm link: its buttons post back with the link's token
+/// and the matching leave token.
+pub fn confirm_page(f: &Facts<'_>, confirm_token: &str, leave_token: &str) -> String {
+    request(
+        f,
+        Some(&format!("/r/{confirm_token}/confirm")),
+        &format!("/r/{leave_token}/leave"),
+    )
+}
+
 pub fn request(f: &Facts<'_>, confirm_action: Option<&str>, leave_action: &str) -> String {
     let w = words(f.locale);
     let mut body = format!(

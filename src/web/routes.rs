@@ -9,6 +9,7 @@ use crate::campaign::Campaign;
 use crate::campaign::definition::BonusCode;
 use crate::domain::{Instant, LedgerEvent, Locale};
 use crate::effects::Effects;
+use crate::ledger::shown::page_sha256;
 use crate::store::{AnswerContext, AnswerWrite, Answered, LedgerEntry, NewConsent, Outcome};
 use crate::tokens::{Purpose, TokenClaims};
 use axum::Router;
@@ -17,7 +18,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 pub fn router(state: AppState) -> Router {
@@ -182,11 +182,7 @@ impl AppState {
                         ..a.claims.clone()
                     })
                     .map_err(|e| anyhow::anyhow!("cannot sign a leave token: {e}"))?;
-                pages::request(
-                    &facts,
-                    Some(&format!("/r/{token}/confirm")),
-                    &format!("/r/{leave}/leave"),
-                )
+                pages::confirm_page(&facts, token, &leave)
             }
             _ => pages::request(&facts, None, &format!("/r/{token}/leave")),
         };
@@ -220,9 +216,8 @@ impl AppState {
             ip: Some(who.ip.clone()),
             user_agent: who.user_agent.clone(),
             content_sha256: page_sha256,
-            privacy_sha256: Some(hex::encode(Sha256::digest(
-                a.campaign.privacy_policy_url.as_bytes(),
-            ))),
+            privacy_sha256: a.ctx.campaign.privacy_sha256.clone(),
+            privacy_version: a.campaign.privacy_policy_version.clone(),
             message_id: delivery.and_then(|d| d.message_id.clone()),
             policy_version: self.config.policy.version(),
             suspect: too_soon || scanner.is_some(),
@@ -238,10 +233,6 @@ impl AppState {
 
 fn facts(a: &Answer) -> Facts<'_> {
     Facts::of(&a.campaign, &a.locale)
-}
-
-fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 async fn page(
@@ -266,7 +257,7 @@ async fn confirm(
     let a = s.answer(&token, &[Purpose::Confirm], now).await?;
     // A suspect confirmation is still recorded: a person can be quick, or use a
     // scanner-like browser; the flag keeps it apart in the statistics.
-    let shown = sha256_hex(&s.request_page(&a, &token)?);
+    let shown = page_sha256(&s.request_page(&a, &token)?);
     let entry = s.entry(LedgerEvent::Confirmed, &a, &who, Some(shown.clone()), now);
     let new = NewConsent {
         at: now,
@@ -293,7 +284,7 @@ async fn leave(
 ) -> Result<Html<String>, WebError> {
     let now = s.clock.now();
     let a = s.answer(&token, &[Purpose::Leave], now).await?;
-    let shown = sha256_hex(&s.request_page(&a, &token)?);
+    let shown = page_sha256(&s.request_page(&a, &token)?);
     s.withdraw(&a, LedgerEvent::Left, Some(shown), who, now)
         .await?;
     Ok(Html(pages::goodbye(&facts(&a))))
@@ -321,7 +312,7 @@ impl AppState {
         html: String,
         now: Instant,
     ) -> Result<Html<String>, WebError> {
-        let entry = self.entry(LedgerEvent::Viewed, a, who, Some(sha256_hex(&html)), now);
+        let entry = self.entry(LedgerEvent::Viewed, a, who, Some(page_sha256(&html)), now);
         self.store
             .record_view(a.ctx.contact.id, a.ctx.campaign.id, &entry)
             .await?;

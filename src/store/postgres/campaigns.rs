@@ -3,7 +3,7 @@
 use super::{LaunchTx, PgStore};
 use crate::domain::{CampaignState, Instant, from_unix};
 use crate::policy::ContactClass;
-use crate::store::CampaignRow;
+use crate::store::{CampaignRow, LaunchedCampaign};
 use anyhow::Result;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -14,22 +14,20 @@ const IDS_PER_STATEMENT: usize = 50_000;
 impl LaunchTx {
     pub async fn create_campaign(
         &mut self,
-        name: &str,
-        definition: &str,
-        definition_sha256: &str,
-        source_file: &str,
-        templates: &str,
+        launched: &LaunchedCampaign<'_>,
         now: Instant,
     ) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO campaigns (name, definition, definition_sha256, source_file, templates, launched_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (name) DO NOTHING RETURNING id",
+            "INSERT INTO campaigns (name, definition, definition_sha256, source_file, templates, \
+             privacy_sha256, launched_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (name) DO NOTHING RETURNING id",
         )
-        .bind(name)
-        .bind(definition)
-        .bind(definition_sha256)
-        .bind(source_file)
-        .bind(templates)
+        .bind(launched.name)
+        .bind(launched.definition)
+        .bind(launched.definition_sha256)
+        .bind(launched.source_file)
+        .bind(launched.templates)
+        .bind(launched.privacy_sha256)
         .bind(now.timestamp())
         .fetch_optional(&mut *self.tx)
         .await?)
@@ -94,6 +92,7 @@ fn campaign_from_row(r: &PgRow) -> Result<CampaignRow> {
             .ok_or_else(|| anyhow::anyhow!("a campaign has the unknown state '{state}'"))?,
         state_reason: r.try_get("state_reason")?,
         launched_at: from_unix(r.try_get("launched_at")?),
+        privacy_sha256: r.try_get("privacy_sha256")?,
     })
 }
 

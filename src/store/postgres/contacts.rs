@@ -3,8 +3,7 @@
 
 use super::{ImportTx, PgStore};
 use crate::domain::{
-    ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, LedgerEvent, Locale,
-    from_unix,
+    ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, Locale, from_unix,
 };
 use crate::secrets::{KEY_FILE, Secrets, TOMBSTONE_KEY};
 use crate::store::records::secrets_from_rows;
@@ -150,32 +149,14 @@ impl PgStore {
     pub async fn ledger(&self, contact_id: i64) -> Result<Vec<LedgerEntry>> {
         let rows = sqlx::query(
             "SELECT event, at, campaign, wave, ip, user_agent, content_sha256, privacy_sha256, \
-             message_id, policy_version, suspect, detail FROM ledger WHERE contact_id = $1 ORDER BY id",
+             privacy_version, message_id, policy_version, suspect, detail FROM ledger \
+             WHERE contact_id = $1 ORDER BY id",
         )
         .bind(contact_id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                let event: String = r.try_get("event")?;
-                let detail: Option<String> = r.try_get("detail")?;
-                Ok(LedgerEntry {
-                    event: LedgerEvent::parse(&event).ok_or_else(|| {
-                        anyhow::anyhow!("a ledger entry has the unknown event '{event}'")
-                    })?,
-                    at: from_unix(r.try_get("at")?),
-                    campaign: r.try_get("campaign")?,
-                    wave: r.try_get("wave")?,
-                    ip: r.try_get("ip")?,
-                    user_agent: r.try_get("user_agent")?,
-                    content_sha256: r.try_get("content_sha256")?,
-                    privacy_sha256: r.try_get("privacy_sha256")?,
-                    message_id: r.try_get("message_id")?,
-                    policy_version: r.try_get("policy_version")?,
-                    suspect: r.try_get("suspect")?,
-                    detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
-                })
-            })
+            .map(crate::store::chain_rows::entry_from_row)
             .collect()
     }
 
@@ -396,32 +377,10 @@ fn contact_from_row(r: &PgRow) -> Result<Contact> {
     })
 }
 
-/// Appends ledger entries (contact id, entry), many to a statement.
+/// Appends ledger entries (contact id, entry), chained (see `chain`).
 pub(super) async fn insert_ledger_rows(
     conn: &mut PgConnection,
     rows: &[(i64, &LedgerEntry)],
 ) -> Result<()> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut qb = QueryBuilder::<Postgres>::new(
-            "INSERT INTO ledger (contact_id, event, at, campaign, wave, ip, user_agent, content_sha256, \
-             privacy_sha256, message_id, policy_version, suspect, detail) ",
-        );
-        qb.push_values(chunk, |mut b, (id, e)| {
-            b.push_bind(*id)
-                .push_bind(e.event.as_str())
-                .push_bind(e.at.timestamp())
-                .push_bind(e.campaign.clone())
-                .push_bind(e.wave.clone())
-                .push_bind(e.ip.clone())
-                .push_bind(e.user_agent.clone())
-                .push_bind(e.content_sha256.clone())
-                .push_bind(e.privacy_sha256.clone())
-                .push_bind(e.message_id.clone())
-                .push_bind(e.policy_version.clone())
-                .push_bind(e.suspect)
-                .push_bind(e.detail.as_ref().map(|d| d.to_string()));
-        });
-        qb.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+    super::chain::append(conn, rows).await
 }

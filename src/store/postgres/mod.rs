@@ -5,6 +5,7 @@
 
 mod answers;
 mod campaigns;
+mod chain;
 mod contacts;
 mod counts;
 mod erasure;

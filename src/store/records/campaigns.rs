@@ -15,6 +15,19 @@ pub struct CampaignRow {
     pub state: CampaignState,
     pub state_reason: Option<String>,
     pub launched_at: Instant,
+    /// SHA-256 of the privacy policy's text as launched, when the campaign gave it.
+    pub privacy_sha256: Option<String>,
+}
+
+/// What a launch stores of a campaign: its file and snapshot as they were.
+pub struct LaunchedCampaign<'a> {
+    pub name: &'a str,
+    pub definition: &'a str,
+    pub definition_sha256: &'a str,
+    pub source_file: &'a str,
+    /// The snapshot, JSON: the template files, the bonus code, the privacy policy's text.
+    pub templates: &'a str,
+    pub privacy_sha256: Option<&'a str>,
 }
 
 /// Answers recorded for a campaign: distinct contacts per (event, suspect).

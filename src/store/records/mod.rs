@@ -9,7 +9,9 @@ mod queue;
 pub use answers::{
     AnswerContext, AnswerWrite, Answered, Change, NewConsent, Outcome, RequestDelivery,
 };
-pub use campaigns::{AnswerCounts, CampaignRow, Counters, DueDay, RateBy, RateRow};
+pub use campaigns::{
+    AnswerCounts, CampaignRow, Counters, DueDay, LaunchedCampaign, RateBy, RateRow,
+};
 pub use erasure::{Due, Erasure};
 pub use late_events::{LateApplied, LateCounts, LateTarget, LateWrite};
 pub use queue::{Claimed, Fate, QueueState, SlotRequest};
@@ -40,7 +42,10 @@ pub struct LedgerEntry {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub content_sha256: Option<String>,
+    /// SHA-256 of the privacy policy's text (`privacy_policy_file`), when the campaign gave it.
     pub privacy_sha256: Option<String>,
+    /// The campaign's `privacy_policy_version`.
+    pub privacy_version: Option<String>,
     pub message_id: Option<String>,
     pub policy_version: String,
     pub suspect: bool,
@@ -60,6 +65,14 @@ pub struct OutboxEvent {
 
 /// Where reading an import's stage stopped: the last (address key, line) handed out.
 pub type StageCursor = Option<(String, i64)>;
+
+/// The ledger chain's last entry: its hash, time, and how many entries it closes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChainHead {
+    pub head: String,
+    pub entries: i64,
+    pub at: Instant,
+}
 
 /// The keys from the `secrets` table's rows, the tombstone key from its file if `init`
 /// put it there.

@@ -2,8 +2,8 @@
 //! contact is either wholly erased, with its tombstone, or untouched.
 
 use super::{COLUMNS, SqliteStore, stored_from_row};
-use crate::domain::Instant;
-use crate::store::{Due, Erasure, StoredContact};
+use crate::domain::{Instant, LedgerEvent};
+use crate::store::{Due, Erasure, LedgerEntry, StoredContact};
 use anyhow::Result;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -189,7 +189,7 @@ impl SqliteStore {
                 .collect::<Vec<_>>(),
         )?;
         let at = now.timestamp();
-        let steps: [(&str, &str); 5] = [
+        let steps: [(&str, &str); 4] = [
             (
                 "INSERT INTO tombstones (key, reason, at) \
                  SELECT unhex(value ->> 1), value ->> 2, ?2 FROM json_each(?1) WHERE true \
@@ -214,12 +214,6 @@ impl SqliteStore {
                    AND (last_error IS NOT NULL OR state IN ('queued', 'retry', 'claimed'))",
                 &ids,
             ),
-            (
-                "INSERT INTO ledger (contact_id, event, at, policy_version, detail) \
-                 SELECT value ->> 0, 'erased', ?2, value ->> 3, json_object('reason', value ->> 2) \
-                 FROM json_each(?1)",
-                &rows,
-            ),
             // Confirmed contacts leave the queue too: they are kept.
             (
                 "DELETE FROM deletion_queue WHERE contact_id IN (SELECT value FROM json_each(?1))",
@@ -233,6 +227,24 @@ impl SqliteStore {
             }
             query.execute(&mut *tx).await?;
         }
+        // The erasure's own entry is chained with the contact's salt, which then goes:
+        // the chain still verifies from its commitments, which lead back to no one.
+        let erased: Vec<(i64, LedgerEntry)> = erase
+            .iter()
+            .map(|e| {
+                let entry = LedgerEntry {
+                    event: LedgerEvent::Erased,
+                    at: now,
+                    policy_version: e.policy_version.clone(),
+                    detail: Some(serde_json::json!({ "reason": e.reason })),
+                    ..Default::default()
+                };
+                (e.contact_id, entry)
+            })
+            .collect();
+        let rows: Vec<(i64, &LedgerEntry)> = erased.iter().map(|(id, e)| (*id, e)).collect();
+        super::chain::append(&mut tx, &rows).await?;
+        super::chain::destroy_salts(&mut tx, &ids).await?;
         if self.webhooks {
             for e in &erase {
                 let mut data =

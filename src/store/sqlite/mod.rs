@@ -4,6 +4,7 @@
 mod answers;
 mod bonus;
 mod campaigns;
+mod chain;
 mod counts;
 mod erasure;
 mod insight;
@@ -17,8 +18,7 @@ pub use campaigns::LaunchTx;
 pub use wire::FileWireLog;
 
 use crate::domain::{
-    ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, LedgerEvent, Locale,
-    from_unix,
+    ConsentMethod, ConsentRecord, Contact, Country, EmailAddress, Instant, Locale, from_unix,
 };
 use crate::secrets::{KEY_FILE, Secrets, TOMBSTONE_KEY};
 use crate::store::records::secrets_from_rows;
@@ -126,11 +126,15 @@ impl SqliteStore {
             .await
             .with_context(|| format!("cannot open the database {path}"))?;
         tokio::spawn(checkpoints(pool.clone()));
-        Ok(Self {
+        let store = Self {
             pool,
             writer,
             webhooks: false,
-        })
+        };
+        chain::chain_existing(&store)
+            .await
+            .with_context(|| format!("cannot chain the consent ledger of {path}"))?;
+        Ok(store)
     }
 
     /// Folds the write-ahead log back into the database file and closes every
@@ -275,34 +279,13 @@ impl SqliteStore {
     pub async fn ledger(&self, contact_id: i64) -> Result<Vec<LedgerEntry>> {
         let rows = sqlx::query(
             "SELECT event, at, campaign, wave, ip, user_agent, content_sha256, privacy_sha256, \
-             message_id, policy_version, suspect, detail FROM ledger WHERE contact_id = ? ORDER BY id",
+             privacy_version, message_id, policy_version, suspect, detail FROM ledger WHERE contact_id = ? ORDER BY id",
         )
         .bind(contact_id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                let detail: Option<String> = r.try_get("detail")?;
-                Ok(LedgerEntry {
-                    event: {
-                        let e: String = r.try_get("event")?;
-                        LedgerEvent::parse(&e).ok_or_else(|| {
-                            anyhow::anyhow!("a ledger entry has the unknown event '{e}'")
-                        })?
-                    },
-                    at: from_unix(r.try_get("at")?),
-                    campaign: r.try_get("campaign")?,
-                    wave: r.try_get("wave")?,
-                    ip: r.try_get("ip")?,
-                    user_agent: r.try_get("user_agent")?,
-                    content_sha256: r.try_get("content_sha256")?,
-                    privacy_sha256: r.try_get("privacy_sha256")?,
-                    message_id: r.try_get("message_id")?,
-                    policy_version: r.try_get("policy_version")?,
-                    suspect: r.try_get("suspect")?,
-                    detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
-                })
-            })
+            .map(crate::store::chain_rows::entry_from_row)
             .collect()
     }
 
@@ -320,7 +303,10 @@ impl SqliteStore {
     /// Starts an all-or-nothing import: everything happens in one transaction, staged
     /// in a temporary table so memory stays flat whatever the file's size.
     pub async fn begin_import(&self) -> Result<ImportTx> {
-        let mut tx = self.writer.begin().await?;
+        // IMMEDIATE: the write lock from the start. A deferred transaction that read
+        // first could not write once another process had committed meanwhile, and the
+        // whole import would fail with "database is locked" instead of waiting.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("DROP TABLE IF EXISTS temp.import_stage")
             .execute(&mut *tx)
             .await?;
@@ -646,34 +632,12 @@ fn contact_from_row(r: &SqliteRow) -> Result<Contact> {
     .into_contact())
 }
 
-/// Appends ledger entries (contact id, entry), many to a statement.
+/// Appends ledger entries (contact id, entry), chained (see `chain`).
 pub(super) async fn insert_ledger_rows(
     conn: &mut sqlx::SqliteConnection,
     rows: &[(i64, &LedgerEntry)],
 ) -> Result<()> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO ledger (contact_id, event, at, campaign, wave, ip, user_agent, content_sha256, \
-             privacy_sha256, message_id, policy_version, suspect, detail) ",
-        );
-        qb.push_values(chunk, |mut b, (id, e)| {
-            b.push_bind(*id)
-                .push_bind(e.event.as_str())
-                .push_bind(e.at.timestamp())
-                .push_bind(e.campaign.clone())
-                .push_bind(e.wave.clone())
-                .push_bind(e.ip.clone())
-                .push_bind(e.user_agent.clone())
-                .push_bind(e.content_sha256.clone())
-                .push_bind(e.privacy_sha256.clone())
-                .push_bind(e.message_id.clone())
-                .push_bind(e.policy_version.clone())
-                .push_bind(e.suspect)
-                .push_bind(e.detail.as_ref().map(|d| d.to_string()));
-        });
-        qb.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+    chain::append(conn, rows).await
 }
 
 /// Makes the database and its companion files readable by their owner only: they hold

@@ -16,7 +16,10 @@ use maud::{Markup, html};
 pub use words::pick;
 use words::{ContactWords, words};
 
+mod records;
 mod words;
+
+pub use records::{records_csv, records_jsonl};
 
 const STYLE: &str = include_str!("static/contact.css");
 
@@ -110,6 +113,7 @@ async fn render(
                 let c = &stored.contact;
                 let result = s.app.config.policy.classify(c, s.app.clock.now());
                 let entries = s.app.store.ledger(stored.id).await.map_err(fail(w))?;
+                let chain = records::chain_status(s, w, cw, stored.id).await?;
                 let class_word = ContactClass::ALL
                     .iter()
                     .position(|x| *x == result.class)
@@ -126,6 +130,7 @@ async fn render(
                     }
                     section #ledger {
                         h2 { (cw.ledger) " (" (entries.len()) ")" }
+                        (chain)
                         @if entries.is_empty() { p { (cw.no_entries) } } @else {
                             div.scroll { table.ledger {
                                 thead { tr { th scope="col" { (cw.when) } th scope="col" { (cw.event) } th scope="col" { (cw.facts) } } }
@@ -144,6 +149,12 @@ async fn render(
                             a #evidence-json href=(with_email("/admin/contact/evidence.json", c.email.as_str())) download { "JSON" }
                             " · "
                             a #evidence-csv href=(with_email("/admin/contact/evidence.csv", c.email.as_str())) download { "CSV" }
+                        }
+                        p.downloads {
+                            (cw.records) ": "
+                            a #records-jsonl href=(with_email("/admin/contact/records.jsonl", c.email.as_str())) download { "JSON Lines" }
+                            " · "
+                            a #records-csv href=(with_email("/admin/contact/records.csv", c.email.as_str())) download { "CSV" }
                         }
                     }
                     div.actions {

@@ -7,7 +7,7 @@
 //! | [`login`] | sign in with the admin token, slowed per client address; sign out |
 //! | [`overview`] | the contact base by class and country; every campaign's progress |
 //! | [`campaign`] | one campaign's funnel, whole and per wave; pause, resume and cancel after a question |
-//! | [`contact`] | one contact's class, reasons and ledger, its evidence as JSON or CSV; forget it after a question |
+//! | [`contact`] | one contact's class, reasons and ledger, whether its hash chain verifies, its evidence and consent records as JSON or CSV; forget it after a question |
 //! | [`purge`] | what a purge would erase now, the purge itself after a question, and its report |
 //! | [`files`] | the campaign files: their check, their e-mails, who a launch would ask; launch |
 //! | [`import`] | upload a contact file: its dry run, then the import |
@@ -145,6 +145,8 @@ fn pages(app: AppState) -> Router {
         .route("/contact", get(contact::page))
         .route("/contact/evidence.json", get(contact::evidence_json))
         .route("/contact/evidence.csv", get(contact::evidence_csv))
+        .route("/contact/records.jsonl", get(contact::records_jsonl))
+        .route("/contact/records.csv", get(contact::records_csv))
         .route("/contact/forget", get(contact::ask).post(contact::forget))
         .route("/static/contact.css", get(contact::style))
         .route("/purge", get(purge::page))

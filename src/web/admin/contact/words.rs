@@ -21,6 +21,9 @@ pub struct ContactWords {
     pub refused: &'static str,
     pub not_address: &'static str,
     pub pages: &'static str,
+    pub chain_ok: &'static str,
+    pub chain_broken: &'static str,
+    pub records: &'static str,
 }
 
 const EN: ContactWords = ContactWords {
@@ -43,6 +46,9 @@ const EN: ContactWords = ContactWords {
     refused: "Not erased",
     not_address: "Not an e-mail address",
     pages: "Pages",
+    chain_ok: "Hash chain verifies: no entry changed, removed or reordered",
+    chain_broken: "Hash chain does NOT verify: look at entry",
+    records: "Consent records (ISO/IEC TS 27560)",
 };
 
 const PL: ContactWords = ContactWords {
@@ -65,6 +71,9 @@ const PL: ContactWords = ContactWords {
     refused: "Nie usunięto",
     not_address: "To nie jest adres e-mail",
     pages: "Strony",
+    chain_ok: "Łańcuch skrótów się zgadza: żaden wpis nie został zmieniony, usunięty ani przestawiony",
+    chain_broken: "Łańcuch skrótów się NIE zgadza: sprawdź wpis",
+    records: "Rekordy zgód (ISO/IEC TS 27560)",
 };
 
 const SK: ContactWords = ContactWords {
@@ -87,6 +96,9 @@ const SK: ContactWords = ContactWords {
     refused: "Nevymazaný",
     not_address: "Nie je to e-mailová adresa",
     pages: "Stránky",
+    chain_ok: "Reťazec hašov sedí: žiadny záznam nebol zmenený, odstránený ani prehodený",
+    chain_broken: "Reťazec hašov NESEDÍ: pozrite záznam",
+    records: "Záznamy o súhlase (ISO/IEC TS 27560)",
 };
 
 const CS: ContactWords = ContactWords {
@@ -109,6 +121,9 @@ const CS: ContactWords = ContactWords {
     refused: "Nesmazán",
     not_address: "Není to e-mailová adresa",
     pages: "Stránky",
+    chain_ok: "Řetězec hašů souhlasí: žádný záznam nebyl změněn, odstraněn ani přeházen",
+    chain_broken: "Řetězec hašů NESOUHLASÍ: podívejte se na záznam",
+    records: "Záznamy o souhlasu (ISO/IEC TS 27560)",
 };
 
 const DE: ContactWords = ContactWords {
@@ -131,6 +146,9 @@ const DE: ContactWords = ContactWords {
     refused: "Nicht gelöscht",
     not_address: "Keine E-Mail-Adresse",
     pages: "Seiten",
+    chain_ok: "Hash-Kette geprüft: kein Eintrag geändert, entfernt oder umgestellt",
+    chain_broken: "Hash-Kette NICHT stimmig: Eintrag prüfen",
+    records: "Einwilligungsnachweise (ISO/IEC TS 27560)",
 };
 
 /// One of five texts, in the order en, pl, sk, cs, de, for a language code.
