@@ -195,6 +195,7 @@ fn one_message(
         unsubscribe_url: &l.unsubscribe_url,
         unsubscribe_token: &l.unsubscribe_token,
         date: now,
+        postmark_metadata: false,
     };
     message::build(&rendered, &env, None)
         .expect("message")

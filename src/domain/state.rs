@@ -86,10 +86,6 @@ column_enum! {
         Left => "left",
         /// The one-click unsubscribe (RFC 8058).
         Withdrawn => "withdrawn",
-        /// A delivery status report said the address does not exist (after the SMTP reply).
-        Bounced => "bounced",
-        /// A report of a temporary failure: counted, the address kept.
-        SoftBounced => "soft_bounced",
         Erased => "erased",
         /// A hard bounce reported after sending (DSN, relay webhook).
         Bounced => "bounced",
