@@ -256,7 +256,17 @@ async fn each_backend_applies_a_late_event_once() {
         import.commit().await.unwrap();
         let mut launch = store.begin_launch().await.unwrap();
         let campaign = launch
-            .create_campaign("late", "def", "sha", "late.toml", "{}", now)
+            .create_campaign(
+                &LaunchedCampaign {
+                    name: "late",
+                    definition: "def",
+                    definition_sha256: "sha",
+                    source_file: "late.toml",
+                    templates: "{}",
+                    privacy_sha256: None,
+                },
+                now,
+            )
             .await
             .unwrap()
             .expect(&backend);
