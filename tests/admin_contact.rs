@@ -463,7 +463,11 @@ async fn the_contact_page_says_whether_its_chain_verifies_and_offers_its_consent
     assert_eq!(lines[0]["legal_basis"], "GDPR Art. 6(1)(a) consent");
 
     // Someone with the file moves an entry's time: the page says so, naming the entry.
-    // The server holds the base open: wait for its write lock rather than fail.
+    // The server holds the base open: wait for its write lock rather than fail. The
+    // change is made with the `sqlite3` tool: on PostgreSQL the test ends here.
+    if sb.backend() != Backend::Sqlite {
+        return;
+    }
     let id = std::process::Command::new("sqlite3")
         .args(["-cmd", ".timeout 10000"])
         .arg(sb.path("reconsent.db"))
