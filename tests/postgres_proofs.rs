@@ -91,7 +91,6 @@ fn wait_until(deadline: Duration, what: &str, mut done: impl FnMut() -> bool) {
 }
 
 #[test]
-#[ignore = "fails on PostgreSQL: a message file read from smtp-sink's dump has no To header (not yet diagnosed)"]
 fn three_senders_share_one_rate_and_a_killed_one_sends_nothing_twice() {
     if !postgres_pass() {
         return;
@@ -162,7 +161,6 @@ fn three_senders_share_one_rate_and_a_killed_one_sends_nothing_twice() {
 }
 
 #[test]
-#[ignore = "fails on PostgreSQL: an erased address is still in a live row after the purge (not yet found which)"]
 fn after_a_purge_no_table_and_no_relation_file_holds_an_erased_address() {
     if !postgres_pass() {
         return;
