@@ -14,6 +14,7 @@
 //! | [`campaign`] | campaign files, audience selection, templates, the request e-mail (MIME, DKIM), `check` and `preview` |
 //! | [`copy`] | `store copy --to URL`: the base moved to a new PostgreSQL database, each table's rows and checksum shown as both sides agreed (the copying itself is `store::copy`) |
 //! | [`ledger`] | the consent ledger as proof: a hash chain per contact and over the base, salted commitments for personal fields, `verify` |
+//! | [`effects`] | what a confirmation, a withdrawal or a bounce writes (consent, suppression, deletion queue, reminders, thank-you, webhooks): one pure rule both stores execute |
 //! | [`purge`] | deadline → deletion queue → erasure with tombstone; `forget` on request |
 //! | [`send`] | the sending pipeline: claim (each message checked again: still lawful?), render, a throttle shared through the database, SMTP or `.eml`, every fate recorded; requests and thank-you mails |
 //! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click decided in one write transaction, the ledger entries they write; timeouts, a limit per client address, trusted proxies; `/admin` (the marketers' dashboard), `/api` and `/metrics` behind the admin token |
