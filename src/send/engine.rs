@@ -183,7 +183,7 @@ impl Sender {
         let (journal_tx, journal_rx) = mpsc::channel::<Write>(4096);
         let wire = Arc::new(self.store.wire_log(&self.worker)?);
         let mut tasks = tokio::task::JoinSet::new();
-        let journal = tokio::spawn(journal(
+        let mut journal = tokio::spawn(journal(
             self.store.clone(),
             self.clock,
             journal_rx,
@@ -225,23 +225,29 @@ impl Sender {
         ));
         let mut kits: HashMap<i64, (Arc<Kit>, Arc<AtomicBool>)> = HashMap::new();
         let mut paused = Vec::new();
-        let result = self
-            .dispatch(
-                only,
-                opts.until_idle,
-                &Pipes {
-                    jobs: job_tx.clone(),
-                    journal: journal_tx.clone(),
-                },
-                &mut kits,
-                &secrets.link_key,
-                &mut paused,
-            )
-            .await;
+        let pipes = Pipes {
+            jobs: job_tx.clone(),
+            journal: journal_tx.clone(),
+        };
+        // The journal ends early only on an error; the claims it did not record then
+        // stay claimed forever, so the dispatcher must not go on waiting for them.
+        let mut ended = None;
+        let result = tokio::select! {
+            r = self.dispatch(only, opts.until_idle, &pipes, &mut kits, &secrets.link_key, &mut paused) => r,
+            j = &mut journal => {
+                ended = Some(j);
+                Ok(())
+            }
+        };
+        drop(pipes);
         drop(job_tx);
         drop(journal_tx);
         while tasks.join_next().await.is_some() {}
-        journal.await.context("the journal stopped")??;
+        let journaled = match ended {
+            Some(j) => j,
+            None => journal.await,
+        };
+        journaled.context("the journal stopped")??;
         renew.abort();
         result?;
         // Every claim is settled: what the log says no longer matters.

@@ -128,7 +128,6 @@ async fn subjects(
 }
 
 /// Destroys the salts of erased contacts, inside the erasure's transaction.
-#[allow(dead_code)]
 pub(super) async fn destroy_salts(conn: &mut PgConnection, ids: &[i64]) -> Result<()> {
     sqlx::query("DELETE FROM ledger_salts WHERE contact_id = ANY($1)")
         .bind(ids)

@@ -11,15 +11,25 @@
 use super::PgStore;
 use super::contacts::{COLUMNS, columns_of, stored_from_row};
 use crate::domain::Instant;
-use crate::store::{Due, Erasure, StoredContact};
+use crate::store::{Due, Erasure, LedgerEntry, StoredContact};
 use anyhow::Result;
 use sqlx::Row;
 use std::collections::HashSet;
 
 /// The tables an erasure rewrites or deletes rows of that held personal data: the
 /// contact itself, its ledger's IP, user agent and detail, a server's refusal that may
-/// quote the address, and events for the shop that may carry it.
-const PERSONAL_TABLES: [&str; 4] = ["contacts", "ledger", "deliveries", "webhook_outbox"];
+/// quote the address, events for the shop that may carry it, and the ledger's salts
+/// (with a salt, anyone holding an address could tie it to the chain's commitments).
+const PERSONAL_TABLES: [&str; 5] = [
+    "contacts",
+    "ledger",
+    "ledger_salts",
+    "deliveries",
+    "webhook_outbox",
+];
+
+/// How long a scrub waits for transactions older than the erasure to end.
+const OLDER_TRANSACTIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Silent: a request (any wave) is known to have reached the server, and no
 /// confirmation or leave came since launch ($2), the contact still there.
@@ -163,7 +173,6 @@ impl PgStore {
         let ids: Vec<i64> = erase.iter().map(|e| e.contact_id).collect();
         let keys: Vec<&[u8]> = erase.iter().map(|e| e.tombstone.as_slice()).collect();
         let reasons: Vec<&str> = erase.iter().map(|e| e.reason.as_str()).collect();
-        let versions: Vec<&str> = erase.iter().map(|e| e.policy_version.as_str()).collect();
         let at = now.timestamp();
         sqlx::query(
             "INSERT INTO tombstones (key, reason, at) \
@@ -198,17 +207,10 @@ impl PgStore {
         .bind(&ids)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO ledger (contact_id, event, at, policy_version, detail) \
-             SELECT id, 'erased', $4, v, json_build_object('reason', r)::TEXT \
-             FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[]) AS u (id, r, v)",
-        )
-        .bind(&ids)
-        .bind(&reasons)
-        .bind(&versions)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+        let erased: Vec<(i64, LedgerEntry)> = erase.iter().map(|e| e.ledger_entry(now)).collect();
+        let rows: Vec<(i64, &LedgerEntry)> = erased.iter().map(|(id, e)| (*id, e)).collect();
+        super::chain::append(&mut tx, &rows).await?;
+        super::chain::destroy_salts(&mut tx, &ids).await?;
         // Confirmed contacts leave the queue too: they are kept.
         sqlx::query("DELETE FROM deletion_queue WHERE contact_id = ANY($1)")
             .bind(&queued)
@@ -266,7 +268,12 @@ impl PgStore {
     /// Rewrites the tables that held personal data from their live rows (see the
     /// module's comment): no old row version of an erased contact is left in them.
     pub async fn scrub(&self, now: Instant) -> Result<()> {
+        let settled = self.wait_for_older_transactions().await?;
         self.vacuum_full(&PERSONAL_TABLES).await?;
+        if !settled {
+            // Left unmarked: the next purge or forget rewrites the tables again.
+            return Ok(());
+        }
         // Marked after the rewrite: a scrub stopped midway is done again next time.
         sqlx::query(
             "UPDATE purge_runs SET scrubbed_at = $1 WHERE scrubbed_at IS NULL AND NOT dry_run",
@@ -275,6 +282,60 @@ impl PgStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Waits until no transaction that began before the erasures committed is still
+    /// running; true once none is, false if some still are after a minute.
+    ///
+    /// `VACUUM (FULL)` copies a deleted row into the new file while some snapshot may
+    /// still read it, and every snapshot, the rewrite's own included, counts as running
+    /// each transaction that was running when it was taken, in any database of the
+    /// cluster: one long import in another database would keep the erased bytes.
+    async fn wait_for_older_transactions(&self) -> Result<bool> {
+        let mut conn = self.pool.acquire().await?;
+        // A transaction id of our own, newer than every erasure's (64 and 32 bits).
+        let (mark, mark32): (String, String) = sqlx::query_as(
+            "SELECT x::text, (x::text::bigint % 4294967296)::text FROM pg_current_xact_id() AS x",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let started = std::time::Instant::now();
+        loop {
+            // Older transactions anywhere, and older read-only snapshots in this database.
+            let clear: bool = sqlx::query_scalar(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 AND NOT EXISTS \
+                   (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() \
+                    AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL \
+                    AND age(backend_xmin) >= age($2::xid))",
+            )
+            .bind(&mark)
+            .bind(&mark32)
+            .fetch_one(&mut *conn)
+            .await?;
+            if clear {
+                return Ok(true);
+            }
+            if started.elapsed() > OLDER_TRANSACTIONS_WAIT {
+                let older: Vec<String> = sqlx::query_scalar(
+                    "SELECT coalesce(datname, '-') || ': ' \
+                       || coalesce(nullif(application_name, ''), backend_type) || ' (pid ' || pid || ')' \
+                     FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND \
+                       ((backend_xid IS NOT NULL AND age(backend_xid) >= age($1::xid)) \
+                        OR (datname = current_database() AND backend_xmin IS NOT NULL \
+                            AND age(backend_xmin) >= age($1::xid)))",
+                )
+                .bind(&mark32)
+                .fetch_all(&mut *conn)
+                .await?;
+                tracing::warn!(
+                    sessions = %older.join(", "),
+                    "transactions that began before the erasure still run: the tables are \
+                     rewritten now, and again by the next purge or forget"
+                );
+                return Ok(false);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
     /// `VACUUM (FULL)` of `tables`, each on its own (it cannot run in a transaction).

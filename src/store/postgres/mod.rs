@@ -24,6 +24,15 @@ use sqlx::{ConnectOptions, Postgres, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
+/// A deadlock or a serialization failure: the server rolled the transaction back, and
+/// running it again is the documented answer.
+fn is_transient(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}
+
 #[derive(Clone)]
 pub struct PgStore {
     pub(super) pool: PgPool,

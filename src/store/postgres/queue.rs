@@ -189,8 +189,10 @@ impl PgStore {
     }
 
     pub async fn renew_leases(&self, worker: &str, lease_until: Instant) -> Result<()> {
+        // Rows locked in id order, as the journal's statements lock them.
         sqlx::query(
-            "UPDATE deliveries SET lease_until = $1 WHERE worker = $2 AND state IN ('claimed', 'sending')",
+            "UPDATE deliveries SET lease_until = $1 WHERE id IN (SELECT id FROM deliveries \
+             WHERE worker = $2 AND state IN ('claimed', 'sending') ORDER BY id FOR UPDATE)",
         )
         .bind(lease_until.timestamp())
         .bind(worker)
@@ -200,7 +202,29 @@ impl PgStore {
     }
 
     /// A sender's writes in one transaction: slots of the throttle, then outcomes.
+    ///
+    /// Senders on several machines, and this sender's lease renewal, lock the same rows
+    /// in different orders; the server then aborts one transaction as a deadlock. That
+    /// transaction wrote nothing, so it is simply run again.
     pub async fn journal(
+        &self,
+        results: &[(i64, i64, i64, Fate)],
+        slots: &[SlotRequest],
+        now: Instant,
+    ) -> Result<Vec<i64>> {
+        let mut attempt = 1;
+        loop {
+            match self.journal_once(results, slots, now).await {
+                Err(e) if attempt < 5 && super::is_transient(&e) => {
+                    tracing::debug!("the journal's transaction runs again: {e:#}");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn journal_once(
         &self,
         results: &[(i64, i64, i64, Fate)],
         slots: &[SlotRequest],

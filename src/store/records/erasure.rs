@@ -1,7 +1,7 @@
 //! The deletion queue and erasure.
 
-use super::StoredContact;
-use crate::domain::Instant;
+use super::{LedgerEntry, StoredContact};
+use crate::domain::{Instant, LedgerEvent};
 
 /// A contact due for erasure, with why and since when it was queued.
 #[derive(Debug, Clone)]
@@ -22,4 +22,19 @@ pub struct Erasure {
     pub tombstone: Vec<u8>,
     pub reason: String,
     pub policy_version: String,
+}
+
+impl Erasure {
+    /// The erasure's own ledger entry: chained with the contact's salt, which then goes,
+    /// so the chain still verifies from commitments that lead back to no one.
+    pub fn ledger_entry(&self, now: Instant) -> (i64, LedgerEntry) {
+        let entry = LedgerEntry {
+            event: LedgerEvent::Erased,
+            at: now,
+            policy_version: self.policy_version.clone(),
+            detail: Some(serde_json::json!({ "reason": self.reason })),
+            ..Default::default()
+        };
+        (self.contact_id, entry)
+    }
 }

@@ -2,7 +2,7 @@
 //! contact is either wholly erased, with its tombstone, or untouched.
 
 use super::{COLUMNS, SqliteStore, stored_from_row};
-use crate::domain::{Instant, LedgerEvent};
+use crate::domain::Instant;
 use crate::store::{Due, Erasure, LedgerEntry, StoredContact};
 use anyhow::Result;
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -227,21 +227,7 @@ impl SqliteStore {
             }
             query.execute(&mut *tx).await?;
         }
-        // The erasure's own entry is chained with the contact's salt, which then goes:
-        // the chain still verifies from its commitments, which lead back to no one.
-        let erased: Vec<(i64, LedgerEntry)> = erase
-            .iter()
-            .map(|e| {
-                let entry = LedgerEntry {
-                    event: LedgerEvent::Erased,
-                    at: now,
-                    policy_version: e.policy_version.clone(),
-                    detail: Some(serde_json::json!({ "reason": e.reason })),
-                    ..Default::default()
-                };
-                (e.contact_id, entry)
-            })
-            .collect();
+        let erased: Vec<(i64, LedgerEntry)> = erase.iter().map(|e| e.ledger_entry(now)).collect();
         let rows: Vec<(i64, &LedgerEntry)> = erased.iter().map(|(id, e)| (*id, e)).collect();
         super::chain::append(&mut tx, &rows).await?;
         super::chain::destroy_salts(&mut tx, &ids).await?;
