@@ -13,7 +13,7 @@ use crate::store::{CampaignRow, Erasure, Store, StoredContact};
 use anyhow::Result;
 use serde::Serialize;
 
-const BATCH: i64 = 5_000;
+const BATCH: i64 = 20_000;
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct PurgeReport {

@@ -5,7 +5,11 @@ use super::{COLUMNS, SqliteStore, stored_from_row};
 use crate::domain::Instant;
 use crate::store::{Due, Erasure, LedgerEntry, StoredContact};
 use anyhow::Result;
+use futures_util::TryStreamExt;
 use sqlx::{QueryBuilder, Row, Sqlite};
+
+/// How large the WAL may grow during a purge before it is copied into the database.
+const WAL_RESTART_BYTES: u64 = 256 << 20;
 
 impl SqliteStore {
     /// Queues the silent of a campaign whose deadline has passed; returns how many.
@@ -106,21 +110,22 @@ impl SqliteStore {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        // Each row becomes a `Due` as it arrives: a batch of raw rows beside the batch
+        // they become would double a purge's memory.
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now.timestamp())
             .bind(after)
             .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Due {
-                    contact: stored_from_row(r)?,
-                    reason: r.try_get("q_reason")?,
-                    queued_at: crate::domain::from_unix(r.try_get("q_at")?),
-                })
-            })
-            .collect()
+            .fetch(&self.pool);
+        let mut due = Vec::new();
+        while let Some(r) = rows.try_next().await? {
+            due.push(Due {
+                contact: stored_from_row(&r)?,
+                reason: r.try_get("q_reason")?,
+                queued_at: crate::domain::from_unix(r.try_get("q_at")?),
+            });
+        }
+        Ok(due)
     }
 
     pub async fn campaign_closed(&self, id: i64) -> Result<bool> {
@@ -249,13 +254,25 @@ impl SqliteStore {
         Ok(erase.iter().map(|e| e.contact_id).collect())
     }
 
-    /// Copies the WAL into the database and starts it again from its beginning. Under
-    /// a stream of batches the background checkpoint never catches up with the writer,
-    /// and the log grew by gigabytes over a purge of a million.
+    /// Copies the WAL into the database and starts it again from its beginning, once it
+    /// has grown past [`WAL_RESTART_BYTES`]. Under a stream of batches the background
+    /// checkpoint never catches up with the writer, and the log grew by gigabytes over
+    /// a purge of a million; after every batch, the pages each batch touches (the
+    /// indexes' upper levels) were written to the file again and again.
     pub async fn after_erase_batch(&self) -> Result<()> {
-        sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-            .execute(&self.writer)
-            .await?;
+        let mut wal = self
+            .writer
+            .connect_options()
+            .get_filename()
+            .as_os_str()
+            .to_owned();
+        wal.push("-wal");
+        let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        if size > WAL_RESTART_BYTES {
+            sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+                .execute(&self.writer)
+                .await?;
+        }
         Ok(())
     }
 
