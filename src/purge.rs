@@ -13,8 +13,6 @@ use crate::store::{CampaignRow, Erasure, Store, StoredContact};
 use anyhow::Result;
 use serde::Serialize;
 
-const BATCH: i64 = 20_000;
-
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct PurgeReport {
     pub purged: u64,
@@ -109,9 +107,10 @@ pub async fn purge(
     report.newly_queued = close_campaigns(store, now).await?;
     let run = store.start_purge_run(now, false).await?;
     let policy_version = config.policy.version();
+    let per_batch = i64::from(config.purge.batch.get());
     let mut after = 0;
     loop {
-        let due = store.due_for_erasure(now, after, BATCH).await?;
+        let due = store.due_for_erasure(now, after, per_batch).await?;
         let Some(last) = due.last() else { break };
         after = last.contact.id;
         let mut batch = Vec::with_capacity(due.len());
@@ -176,9 +175,10 @@ async fn preview(
     mut report: PurgeReport,
 ) -> Result<PurgeReport> {
     let mut ids = std::collections::BTreeSet::new();
+    let per_batch = i64::from(config.purge.batch.get());
     let mut after = 0;
     loop {
-        let due = store.due_for_erasure(now, after, BATCH).await?;
+        let due = store.due_for_erasure(now, after, per_batch).await?;
         let Some(last) = due.last() else { break };
         after = last.contact.id;
         for d in due {

@@ -149,6 +149,8 @@ async fn purge_killed_after_first_batch(sb: &Sandbox) {
     let mut child = sb
         .process()
         .env_remove("RECONSENT_NOW")
+        // Small batches, so that the kill lands between two.
+        .env("RECONSENT__PURGE__BATCH", "5000")
         .args(["purge", "--now", AFTER_GRACE])
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -167,7 +169,7 @@ async fn purge_killed_after_first_batch(sb: &Sandbox) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_purge_killed_mid_run_resumes_to_the_same_end_state() {
-    // Three batches of the purge's 5,000, so that the kill lands between two.
+    // Three batches of 5,000, so that the kill lands between two.
     const N: usize = 12_000;
     let killed = purge_base(N);
     let clean = purge_base(N);
