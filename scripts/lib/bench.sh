@@ -32,7 +32,8 @@ fresh_database() { # fresh_database BACKEND DIR NAME
       rm -f "$2/$3.db" "$2/$3.db-wal" "$2/$3.db-shm"
       echo "sqlite://$2/$3.db" ;;
     postgres)
-      psql -q "$RECONSENT_TEST_POSTGRES" -c "DROP DATABASE IF EXISTS $3" -c "CREATE DATABASE $3" >/dev/null
+      PGOPTIONS="-c client_min_messages=warning" psql -q "$RECONSENT_TEST_POSTGRES" \
+        -c "DROP DATABASE IF EXISTS $3" -c "CREATE DATABASE $3" >/dev/null
       echo "${RECONSENT_TEST_POSTGRES%/*}/$3" ;;
     *) echo "unknown backend $1" >&2; return 1 ;;
   esac
