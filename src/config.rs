@@ -60,11 +60,16 @@ pub struct PurgeConfig {
     pub batch: std::num::NonZeroU32,
 }
 
+const DEFAULT_PURGE_BATCH: std::num::NonZeroU32 = match std::num::NonZeroU32::new(20_000) {
+    Some(n) => n,
+    None => panic!("the default purge batch is not zero"),
+};
+
 impl Default for PurgeConfig {
     fn default() -> Self {
         Self {
             scrub_every: Span::Seconds(3_600),
-            batch: std::num::NonZeroU32::new(20_000).unwrap_or(std::num::NonZeroU32::MIN),
+            batch: DEFAULT_PURGE_BATCH,
         }
     }
 }

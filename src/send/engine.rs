@@ -225,9 +225,10 @@ impl Sender {
         ));
         let mut kits: HashMap<i64, (Arc<Kit>, Arc<AtomicBool>)> = HashMap::new();
         let mut paused = Vec::new();
+        // The dispatcher holds the last senders: dropping them closes the pipeline.
         let pipes = Pipes {
-            jobs: job_tx.clone(),
-            journal: journal_tx.clone(),
+            jobs: job_tx,
+            journal: journal_tx,
         };
         // The journal ends early only on an error; the claims it did not record then
         // stay claimed forever, so the dispatcher must not go on waiting for them.
@@ -240,8 +241,6 @@ impl Sender {
             }
         };
         drop(pipes);
-        drop(job_tx);
-        drop(journal_tx);
         while tasks.join_next().await.is_some() {}
         let journaled = match ended {
             Some(j) => j,
