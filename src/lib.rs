@@ -17,7 +17,7 @@
 //! | [`effects`] | what a confirmation, a withdrawal or a bounce writes (consent, suppression, deletion queue, reminders, thank-you, webhooks): one pure rule both stores execute |
 //! | [`purge`] | deadline → deletion queue → erasure with tombstone; `forget` on request |
 //! | [`send`] | the sending pipeline: claim (each message checked again: still lawful?), render, a throttle shared through the database, SMTP or `.eml`, every fate recorded; requests and thank-you mails |
-//! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click decided in one write transaction, the ledger entries they write; timeouts, a limit per client address, trusted proxies; `/admin` (the marketers' dashboard), `/api` and `/metrics` behind the admin token |
+//! | [`web`] | `serve`: the pages behind the links, confirm / leave / one-click each decided inside a write transaction that answers arriving together share (group commit), a page shown only once its answer is committed, the ledger entries they write; timeouts, a limit per client address, trusted proxies; `/admin` (the marketers' dashboard), `/api` and `/metrics` behind the admin token |
 //! | [`bounces`] | bounces and complaints after sending: VERP return paths, DSN (RFC 3464) and ARF (RFC 5965) reports from an IMAP or Maildir mailbox, the relays' signed webhooks (SES, Postmark, Mailgun, SendGrid), each event applied once |
 //! | [`webhooks`] | the outbox of events for the shop, signed, retried, in order per contact |
 //! | [`cli`] | the `reconsent` command: parses arguments, says what happened for people or as `--json` |

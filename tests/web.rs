@@ -829,6 +829,19 @@ async fn thank_you_mails(sb: &Sandbox, email: &str) -> usize {
         .count()
 }
 
+/// POSTs to every URL at the same time; each must answer 200.
+async fn post_all_at_once(urls: impl IntoIterator<Item = String>) {
+    let http = client();
+    let mut clicks = tokio::task::JoinSet::new();
+    for url in urls {
+        let http = http.clone();
+        clicks.spawn(async move { http.post(url).send().await.map(|r| r.status()) });
+    }
+    while let Some(done) = clicks.join_next().await {
+        assert_eq!(done.unwrap().unwrap(), 200);
+    }
+}
+
 fn answers(sb: &Sandbox, email: &str) -> Vec<String> {
     entries(sb, email)
         .iter()
@@ -841,21 +854,15 @@ fn answers(sb: &Sandbox, email: &str) -> Vec<String> {
 async fn racing_confirms_and_leaves_on_one_contact_end_in_one_state_with_one_thank_you() {
     let (sb, mails, _) = sent().await;
     let server = serve(&sb, LATER);
-    let http = client();
     let m = &mails[0];
-    let mut clicks = tokio::task::JoinSet::new();
-    for i in 0..600 {
-        let url = if i % 2 == 0 {
+    let urls = (0..600).map(|i| {
+        if i % 2 == 0 {
             format!("{}/r/{}/confirm", server.base, m.confirm)
         } else {
             format!("{}/r/{}/leave", server.base, m.leave)
-        };
-        let http = http.clone();
-        clicks.spawn(async move { http.post(url).send().await.map(|r| r.status()) });
-    }
-    while let Some(done) = clicks.join_next().await {
-        assert_eq!(done.unwrap().unwrap(), 200);
-    }
+        }
+    });
+    post_all_at_once(urls).await;
     assert_eq!(
         thank_yous(&sb, &m.to).await,
         1,
@@ -893,6 +900,57 @@ async fn racing_confirms_and_leaves_on_one_contact_end_in_one_state_with_one_tha
         (suppressed, queued),
         (i64::from(last_left), i64::from(last_left))
     );
+}
+
+/// Answers that arrive together are written together (several to a transaction): each
+/// must still come out as if it had been alone, and none at the cost of another.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_answers_from_many_contacts_is_written_for_each_as_if_alone() {
+    let (sb, mails, _) = sent().await;
+    assert!(mails.len() >= 20, "{} messages", mails.len());
+    let server = serve(&sb, LATER);
+    // Every third contact leaves; the others confirm, some twice at once.
+    let mut urls = Vec::new();
+    for (i, m) in mails.iter().enumerate() {
+        let leaves = i % 3 == 0;
+        let times = if !leaves && i % 3 == 1 { 2 } else { 1 };
+        for _ in 0..times {
+            urls.push(if leaves {
+                format!("{}/r/{}/leave", server.base, m.leave)
+            } else {
+                format!("{}/r/{}/confirm", server.base, m.confirm)
+            });
+        }
+    }
+    post_all_at_once(urls).await;
+    for (i, m) in mails.iter().enumerate() {
+        let leaves = i % 3 == 0;
+        let expected: Vec<&str> = vec![if leaves { "left" } else { "confirmed" }];
+        assert_eq!(answers(&sb, &m.to), expected, "{}", m.to);
+        let class = sb.json(&["explain", &m.to])["class"].clone();
+        assert_eq!(
+            class,
+            if leaves { "withdrawn" } else { "valid" },
+            "{}",
+            m.to
+        );
+        assert_eq!(
+            thank_yous(&sb, &m.to).await,
+            i64::from(!leaves),
+            "thank-you deliveries of {}",
+            m.to
+        );
+        let queued = count_for(
+            &sb,
+            "SELECT count(*) FROM deletion_queue WHERE contact_id = \
+             (SELECT id FROM contacts WHERE email_key = {key})",
+            &m.to,
+        )
+        .await;
+        assert_eq!(queued, i64::from(leaves), "deletion queue of {}", m.to);
+    }
+    let verify = sb.run(&["evidence", "verify"]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]

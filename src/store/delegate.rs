@@ -3,8 +3,7 @@
 use super::records::*;
 use super::url::DatabaseUrl;
 use super::{PgStore, SqliteStore, WireLog};
-use crate::domain::{CampaignState, ConsentRecord, Contact, DeliveryState, Instant};
-use crate::effects::Effects;
+use crate::domain::{CampaignState, Contact, DeliveryState, Instant};
 use crate::ledger::verify::StoredEntry;
 use crate::secrets::Secrets;
 use anyhow::Result;
@@ -153,8 +152,10 @@ impl Store {
         fn answer_context(&self, campaign: &str, public_id: &str) -> Result<Option<AnswerContext>>;
         /// A page view; `true` when it was written to the ledger (the first of its wave).
         fn record_view(&self, contact_id: i64, campaign_id: i64, entry: &LedgerEntry) -> Result<bool>;
-        /// An answer, decided by `decide` on the consent read inside the write transaction.
-        fn record_answer(&self, w: &AnswerWrite<'_>, decide: impl FnOnce(&ConsentRecord) -> Effects) -> Result<Answered>;
+        /// Answers, in one write transaction, applied in the order given as if one after
+        /// the other: each decided by its rule on the consent as the answers before it
+        /// left it. One result per answer, in the same order.
+        fn record_answers(&self, jobs: &[AnswerJob]) -> Result<Vec<Answered>>;
 
         fn campaign(&self, name: &str) -> Result<Option<CampaignRow>>;
         fn campaign_by_id(&self, id: i64) -> Result<Option<CampaignRow>>;

@@ -9,6 +9,7 @@
 //! - `url`: how a database URL names a backend.
 //! - `copy`: `store copy`, a SQLite base moved into an empty PostgreSQL one, verified.
 
+mod answer_rows;
 mod chain_rows;
 pub mod copy;
 mod delegate;
@@ -21,10 +22,11 @@ mod wire_log;
 pub use delegate::{ImportTx, LaunchTx, Store};
 pub use postgres::PgStore;
 pub use records::{
-    AnswerContext, AnswerCounts, AnswerWrite, Answered, CampaignRow, ChainHead, Change, Claimed,
-    Counters, Due, DueDay, Erasure, Fate, LateApplied, LateCounts, LateTarget, LateWrite,
-    LaunchedCampaign, LedgerEntry, NewConsent, OutboxEvent, Outcome, QueueState, RateBy, RateRow,
-    RequestDelivery, SlotRequest, StageCursor, StoredContact, Tombstone,
+    AnswerCampaign, AnswerContext, AnswerCounts, AnswerJob, AnswerWrite, Answered, CampaignRow,
+    ChainHead, Change, Claimed, Counters, Due, DueDay, Erasure, Fate, LateApplied, LateCounts,
+    LateTarget, LateWrite, LaunchedCampaign, LedgerEntry, NewConsent, OutboxEvent, Outcome,
+    QueueState, RateBy, RateRow, RequestDelivery, SlotRequest, StageCursor, StoredContact,
+    Tombstone,
 };
 pub use sqlite::SqliteStore;
 pub use url::DatabaseUrl;

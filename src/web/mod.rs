@@ -25,6 +25,7 @@
 pub mod admin;
 pub mod api;
 pub mod client;
+pub mod commit;
 pub mod decide;
 pub mod hooks;
 pub mod limit;
@@ -36,7 +37,7 @@ pub mod scanners;
 use crate::campaign::Campaign;
 use crate::config::Config;
 use crate::send::{Clock, SendOptions, Sender};
-use crate::store::{CampaignRow, Store};
+use crate::store::{AnswerCampaign, Store};
 use crate::tokens::LinkSigner;
 use anyhow::{Context, Result};
 use axum::extract::ConnectInfo;
@@ -57,6 +58,8 @@ pub struct Shared {
     pub config: Config,
     pub clock: Clock,
     pub limiter: limit::Limiter,
+    /// Where answers go to be written (several to a transaction under load).
+    pub answers: commit::Committer,
     /// Launched campaigns, parsed once, by the hash of their definition: every answer
     /// needs one, and a launched definition never changes.
     campaigns: Mutex<HashMap<String, Arc<Campaign>>>,
@@ -76,6 +79,7 @@ impl AppState {
             inner: Arc::new(Shared {
                 signer: LinkSigner::new(secrets.link_key),
                 limiter: limit::Limiter::new(&config.web),
+                answers: commit::Committer::start(store.clone()),
                 store,
                 config,
                 clock,
@@ -108,19 +112,31 @@ impl AppState {
         )
     }
 
-    pub fn campaign(&self, row: &CampaignRow) -> Result<Arc<Campaign>> {
-        let mut cache = self
-            .campaigns
-            .lock()
-            .map_err(|_| anyhow::anyhow!("the campaign cache is poisoned"))?;
-        if let Some(c) = cache.get(&row.definition_sha256) {
-            return Ok(c.clone());
+    pub async fn campaign(&self, launched: &AnswerCampaign) -> Result<Arc<Campaign>> {
+        if let Some(c) = self.cached_campaign(&launched.definition_sha256)? {
+            return Ok(c);
         }
+        let row = self
+            .store
+            .campaign_by_id(launched.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the campaign {} is gone", launched.name))?;
         let parsed = Campaign::parse(&row.definition, &row.source_file)
             .map_err(|e| anyhow::anyhow!("the launched campaign {} is damaged: {e}", row.name))?;
         let parsed = Arc::new(parsed);
-        cache.insert(row.definition_sha256.clone(), parsed.clone());
+        self.campaigns
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the campaign cache is poisoned"))?
+            .insert(row.definition_sha256, parsed.clone());
         Ok(parsed)
+    }
+
+    fn cached_campaign(&self, definition_sha256: &str) -> Result<Option<Arc<Campaign>>> {
+        let cache = self
+            .campaigns
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the campaign cache is poisoned"))?;
+        Ok(cache.get(definition_sha256).cloned())
     }
 }
 

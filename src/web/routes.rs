@@ -10,7 +10,7 @@ use crate::campaign::definition::BonusCode;
 use crate::domain::{Instant, LedgerEvent, Locale};
 use crate::effects::Effects;
 use crate::ledger::shown::page_sha256;
-use crate::store::{AnswerContext, AnswerWrite, Answered, LedgerEntry, NewConsent, Outcome};
+use crate::store::{AnswerContext, AnswerJob, Answered, LedgerEntry, NewConsent, Outcome};
 use crate::tokens::{Purpose, TokenClaims};
 use axum::Router;
 use axum::extract::{Path, Request, State};
@@ -154,7 +154,7 @@ impl AppState {
             .answer_context(&claims.campaign, &claims.public_id)
             .await?
             .ok_or(WebError::NotFound)?;
-        let campaign = self.campaign(&ctx.campaign)?;
+        let campaign = self.campaign(&ctx.campaign).await?;
         let locale = ctx
             .contact
             .contact
@@ -359,18 +359,16 @@ impl AppState {
         reply: Reply,
         now: Instant,
     ) -> Result<Answered, WebError> {
-        let write = AnswerWrite {
+        let pool = matches!(a.campaign.bonus.code, BonusCode::Pool(_));
+        let job = AnswerJob {
             contact_id: a.ctx.contact.id,
             campaign_id: a.ctx.campaign.id,
-            entry,
-            consent,
+            entry: entry.clone(),
+            consent: consent.cloned(),
             at: now,
+            decide: Box::new(move |c| Effects::of_answer(decide(c, reply), pool)),
         };
-        let pool = matches!(a.campaign.bonus.code, BonusCode::Pool(_));
-        let answered = self
-            .store
-            .record_answer(&write, |c| Effects::of_answer(decide(c, reply), pool))
-            .await?;
+        let answered = self.answers.record(job).await?;
         if answered.outcome == Outcome::Gone {
             // Erased by a purge between the page and the button: refused like any unknown link.
             return Err(WebError::NotFound);

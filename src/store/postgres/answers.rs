@@ -3,67 +3,40 @@
 //! contact's row lock, so racing clicks (on any machine) are applied one after the other.
 
 use super::PgStore;
-use super::contacts::{COLUMNS, insert_ledger_rows, stored_from_row};
+use super::contacts::{COLUMNS, columns_of, insert_ledger_rows, stored_from_row};
 use super::queue::suppress;
-use crate::domain::{ConsentRecord, Instant, from_unix};
+use crate::domain::Instant;
 use crate::effects::{Code, Effects};
+use crate::store::answer_rows::{self, CAMPAIGN_COLUMNS, REQUEST_COLUMNS};
 use crate::store::{
-    AnswerContext, AnswerWrite, Answered, LedgerEntry, Outcome, RequestDelivery, THANK_YOU_WAVE,
+    AnswerContext, AnswerJob, AnswerWrite, Answered, LedgerEntry, Outcome, THANK_YOU_WAVE,
 };
 use anyhow::Result;
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
 impl PgStore {
     /// The contact and campaign a token names; `None` when either is gone or the
-    /// contact was never part of the campaign.
+    /// contact was never part of the campaign. One statement, one round trip.
     pub async fn answer_context(
         &self,
         campaign: &str,
         public_id: &str,
     ) -> Result<Option<AnswerContext>> {
-        let Some(campaign) = self.campaign(campaign).await? else {
-            return Ok(None);
-        };
-        let sql = format!("SELECT id, public_id, {COLUMNS} FROM contacts WHERE public_id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT {CAMPAIGN_COLUMNS}, c.id, c.public_id, {}, {REQUEST_COLUMNS} \
+                 FROM campaigns k JOIN contacts c ON c.public_id = $1 \
+                 JOIN deliveries d ON d.campaign_id = k.id AND d.contact_id = c.id AND d.wave >= 0 \
+                 WHERE k.name = $2 ORDER BY d.wave DESC",
+                columns_of("c")
+            )
+        });
+        let rows = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
             .bind(public_id)
-            .fetch_optional(&self.pool)
+            .bind(campaign)
+            .fetch_all(&self.pool)
             .await?;
-        let Some(row) = row else { return Ok(None) };
-        let contact = stored_from_row(&row)?;
-        let rows = sqlx::query(
-            "SELECT wave, state, message_id, content_sha256, sent_at FROM deliveries \
-             WHERE campaign_id = $1 AND contact_id = $2 AND wave >= 0 ORDER BY wave DESC",
-        )
-        .bind(campaign.id)
-        .bind(contact.id)
-        .fetch_all(&self.pool)
-        .await?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let delivery = rows
-            .iter()
-            .find(|r| {
-                matches!(
-                    r.try_get::<String, _>("state").as_deref(),
-                    Ok("sent" | "unknown")
-                )
-            })
-            .map(|r| -> Result<RequestDelivery> {
-                Ok(RequestDelivery {
-                    wave: r.try_get("wave")?,
-                    message_id: r.try_get("message_id")?,
-                    content_sha256: r.try_get("content_sha256")?,
-                    sent_at: r.try_get::<Option<i64>, _>("sent_at")?.map(from_unix),
-                })
-            })
-            .transpose()?;
-        Ok(Some(AnswerContext {
-            contact,
-            campaign,
-            delivery,
-        }))
+        answer_rows::answer_context(&rows, stored_from_row)
     }
 
     /// A page view. Only the first view of a wave is written to the ledger: scanners
@@ -99,40 +72,48 @@ impl PgStore {
         Ok(first)
     }
 
-    /// An answer, decided and written in one transaction: the contact's consent is read
-    /// under its row lock and handed to `decide`, so racing clicks are applied one after
-    /// the other and each writes only the effects `decide` returns for the consent as it is.
-    pub async fn record_answer(
-        &self,
-        w: &AnswerWrite<'_>,
-        decide: impl FnOnce(&ConsentRecord) -> Effects,
-    ) -> Result<Answered> {
+    /// Answers, decided and written in one transaction: each contact's consent is read
+    /// under its row lock and handed to the answer's rule, so racing clicks (on any
+    /// machine) are applied one after the other and each writes only the effects its rule
+    /// returns for the consent as it is. The rows are locked in contact order (one
+    /// contact's answers keep theirs), so two servers' groups cannot deadlock.
+    pub async fn record_answers(&self, jobs: &[AnswerJob]) -> Result<Vec<Answered>> {
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| jobs[i].contact_id);
+        let mut out: Vec<Option<Answered>> = vec![None; jobs.len()];
         let mut tx = self.pool.begin().await?;
-        let sql = format!("SELECT id, public_id, {COLUMNS} FROM contacts WHERE id = $1 FOR UPDATE");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(w.contact_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
-            // Erased by a purge between the page and the button.
-            return Ok(Answered {
-                outcome: Outcome::Gone,
-                code: None,
-            });
-        };
-        let stored = stored_from_row(&row)?;
-        let effects = decide(&stored.contact.consent);
-        let code = apply(&mut tx, w, &effects, self.webhooks).await?;
+        for i in order {
+            out[i] = Some(answer(&mut tx, &jobs[i], self.webhooks).await?);
+        }
         tx.commit().await?;
-        Ok(Answered {
-            outcome: if effects.changes_anything() {
-                Outcome::Changed
-            } else {
-                Outcome::Unchanged
-            },
-            code,
-        })
+        Ok(out.into_iter().flatten().collect())
     }
+}
+
+async fn answer(conn: &mut PgConnection, job: &AnswerJob, webhooks: bool) -> Result<Answered> {
+    let sql = format!("SELECT id, public_id, {COLUMNS} FROM contacts WHERE id = $1 FOR UPDATE");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(job.contact_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        // Erased by a purge between the page and the button.
+        return Ok(Answered {
+            outcome: Outcome::Gone,
+            code: None,
+        });
+    };
+    let stored = stored_from_row(&row)?;
+    let effects = (job.decide)(&stored.contact.consent);
+    let code = apply(conn, &job.write(), &effects, webhooks).await?;
+    Ok(Answered {
+        outcome: if effects.changes_anything() {
+            Outcome::Changed
+        } else {
+            Outcome::Unchanged
+        },
+        code,
+    })
 }
 
 /// Takes the contact's row lock; `false` when the contact is gone.

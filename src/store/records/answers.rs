@@ -1,15 +1,39 @@
 //! Answers: what a token leads to, and what a view, a confirmation or a withdrawal writes.
 
-use super::{CampaignRow, LedgerEntry, StoredContact};
-use crate::domain::Instant;
+use super::{LedgerEntry, StoredContact};
+use crate::domain::{ConsentRecord, DeliveryState, Instant};
+use crate::effects::Effects;
 
 /// What an answer refers to: the contact, its campaign, and the request it answers.
 #[derive(Debug, Clone)]
 pub struct AnswerContext {
     pub contact: StoredContact,
-    pub campaign: CampaignRow,
+    pub campaign: AnswerCampaign,
     /// The latest request that reached (or may have reached) the contact.
     pub delivery: Option<RequestDelivery>,
+}
+
+/// Of a campaign, what every answer needs; the definition itself is parsed once per
+/// server (`web::AppState::campaign`), found by its hash.
+#[derive(Debug, Clone)]
+pub struct AnswerCampaign {
+    pub id: i64,
+    pub name: String,
+    pub definition_sha256: String,
+    pub privacy_sha256: Option<String>,
+}
+
+impl RequestDelivery {
+    /// Of a contact's requests in a campaign, latest wave first (with each one's state),
+    /// the latest that reached, or may have reached, the contact.
+    pub fn latest_reached(
+        requests: impl IntoIterator<Item = (DeliveryState, RequestDelivery)>,
+    ) -> Option<RequestDelivery> {
+        requests
+            .into_iter()
+            .find(|(state, _)| matches!(state, DeliveryState::Sent | DeliveryState::Unknown))
+            .map(|(_, d)| d)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +73,31 @@ pub struct AnswerWrite<'a> {
     pub at: Instant,
 }
 
+/// One answer as the response server hands it to the store, owned so that answers
+/// arriving together can be written in one transaction (see `web::commit`).
+pub struct AnswerJob {
+    pub contact_id: i64,
+    pub campaign_id: i64,
+    pub entry: LedgerEntry,
+    pub consent: Option<NewConsent>,
+    pub at: Instant,
+    /// The rule (`web::decide`) that says what the answer writes, given the consent as
+    /// it stands inside the write transaction.
+    pub decide: Box<dyn Fn(&ConsentRecord) -> Effects + Send + Sync>,
+}
+
+impl AnswerJob {
+    pub fn write(&self) -> AnswerWrite<'_> {
+        AnswerWrite {
+            contact_id: self.contact_id,
+            campaign_id: self.campaign_id,
+            entry: &self.entry,
+            consent: self.consent.as_ref(),
+            at: self.at,
+        }
+    }
+}
+
 /// What an answer did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answered {
@@ -64,4 +113,40 @@ pub enum Outcome {
     Unchanged,
     /// The contact is no longer there (erased a moment ago): nothing written.
     Gone,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(wave: i64) -> RequestDelivery {
+        RequestDelivery {
+            wave,
+            message_id: None,
+            content_sha256: None,
+            sent_at: None,
+        }
+    }
+
+    #[test]
+    fn the_request_an_answer_refers_to_is_the_latest_that_may_have_arrived() {
+        use DeliveryState::*;
+        let cases: &[(&[(DeliveryState, i64)], Option<i64>)] = &[
+            (&[], None),
+            (&[(Sent, 0)], Some(0)),
+            (&[(Queued, 1), (Sent, 0)], Some(0)),
+            (&[(Unknown, 1), (Sent, 0)], Some(1)),
+            (&[(Sent, 2), (Sent, 1), (Sent, 0)], Some(2)),
+            (&[(Bounced, 1), (Failed, 0)], None),
+            (&[(Cancelled, 1), (Retry, 0)], None),
+        ];
+        for (requests, expected) in cases {
+            let got = RequestDelivery::latest_reached(
+                requests
+                    .iter()
+                    .map(|(state, wave)| (*state, request(*wave))),
+            );
+            assert_eq!(got.map(|d| d.wave), *expected, "{requests:?}");
+        }
+    }
 }

@@ -7,7 +7,8 @@ mod late_events;
 mod queue;
 
 pub use answers::{
-    AnswerContext, AnswerWrite, Answered, Change, NewConsent, Outcome, RequestDelivery,
+    AnswerCampaign, AnswerContext, AnswerJob, AnswerWrite, Answered, Change, NewConsent, Outcome,
+    RequestDelivery,
 };
 pub use campaigns::{
     AnswerCounts, CampaignRow, Counters, DueDay, LaunchedCampaign, RateBy, RateRow,

@@ -1,15 +1,15 @@
 //! Answers from the response server (SQLite): what a token leads to, and the writes a
 //! view, a confirmation or a withdrawal makes — each in one transaction.
 
-use super::queue::suppress;
 use super::{COLUMNS, SqliteStore, stored_from_row};
-use crate::domain::{ConsentRecord, Instant, from_unix};
+use crate::domain::Instant;
 use crate::effects::{Code, Effects};
+use crate::store::answer_rows::{self, CAMPAIGN_COLUMNS, REQUEST_COLUMNS};
 use crate::store::{
-    AnswerContext, AnswerWrite, Answered, LedgerEntry, Outcome, RequestDelivery, THANK_YOU_WAVE,
+    AnswerContext, AnswerJob, AnswerWrite, Answered, LedgerEntry, Outcome, THANK_YOU_WAVE,
 };
 use anyhow::Result;
-use sqlx::Row;
+use std::collections::{HashMap, HashSet};
 
 async fn insert_ledger(
     conn: &mut sqlx::SqliteConnection,
@@ -19,77 +19,36 @@ async fn insert_ledger(
     super::insert_ledger_rows(conn, &[(contact_id, e)]).await
 }
 
-/// Reminders still waiting for someone who has answered are never sent (the thank-you
-/// is not a reminder).
-async fn cancel_reminders(
-    conn: &mut sqlx::SqliteConnection,
-    contact_id: i64,
-    campaign_id: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE deliveries SET state = 'cancelled', last_error = 'answered before this was sent' \
-         WHERE contact_id = ? AND +campaign_id = ? AND wave >= 0 AND state IN ('queued', 'retry')",
-    )
-    .bind(contact_id)
-    .bind(campaign_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 impl SqliteStore {
     /// The contact and campaign a token names; `None` when either is gone or the
-    /// contact was never part of the campaign.
+    /// contact was never part of the campaign. One statement: on the answer path each
+    /// statement is a hand-off to a database thread and back.
     pub async fn answer_context(
         &self,
         campaign: &str,
         public_id: &str,
     ) -> Result<Option<AnswerContext>> {
-        let Some(campaign) = self.campaign(campaign).await? else {
-            return Ok(None);
-        };
-        let sql = format!("SELECT id, public_id, {COLUMNS} FROM contacts WHERE public_id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(public_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let contact = stored_from_row(&row)?;
-        let rows = sqlx::query(
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let contact = COLUMNS
+                .split(", ")
+                .map(|c| format!("c.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             // `+campaign_id`: without it SQLite walks the funnel index over the whole
             // campaign (every delivery of it, per answer) instead of the contact's few.
-            "SELECT wave, state, message_id, content_sha256, sent_at FROM deliveries \
-             WHERE +campaign_id = ? AND contact_id = ? AND wave >= 0 ORDER BY wave DESC",
-        )
-        .bind(campaign.id)
-        .bind(contact.id)
-        .fetch_all(&self.pool)
-        .await?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let delivery = rows
-            .iter()
-            .find(|r| {
-                matches!(
-                    r.try_get::<String, _>("state").as_deref(),
-                    Ok("sent" | "unknown")
-                )
-            })
-            .map(|r| -> Result<RequestDelivery> {
-                Ok(RequestDelivery {
-                    wave: r.try_get("wave")?,
-                    message_id: r.try_get("message_id")?,
-                    content_sha256: r.try_get("content_sha256")?,
-                    sent_at: r.try_get::<Option<i64>, _>("sent_at")?.map(from_unix),
-                })
-            })
-            .transpose()?;
-        Ok(Some(AnswerContext {
-            contact,
-            campaign,
-            delivery,
-        }))
+            format!(
+                "SELECT {CAMPAIGN_COLUMNS}, c.id, c.public_id, {contact}, {REQUEST_COLUMNS} \
+                 FROM campaigns k JOIN contacts c ON c.public_id = ? \
+                 JOIN deliveries d ON +d.campaign_id = k.id AND d.contact_id = c.id AND d.wave >= 0 \
+                 WHERE k.name = ? ORDER BY d.wave DESC"
+            )
+        });
+        let rows = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+            .bind(public_id)
+            .bind(campaign)
+            .fetch_all(&self.pool)
+            .await?;
+        answer_rows::answer_context(&rows, stored_from_row)
     }
 
     /// A page view. Only the first view of a wave is written to the ledger: scanners
@@ -121,122 +80,205 @@ impl SqliteStore {
         Ok(first)
     }
 
-    /// An answer, decided and written in one write transaction: the contact's consent is
-    /// read inside it and handed to `decide`, so racing clicks are applied one after the
-    /// other and each writes only the effects `decide` returns for the consent as it is.
-    pub async fn record_answer(
-        &self,
-        w: &AnswerWrite<'_>,
-        decide: impl FnOnce(&ConsentRecord) -> Effects,
-    ) -> Result<Answered> {
+    /// Answers, decided and written in one write transaction, in the order given as if
+    /// one after the other: each contact's consent is read inside it and handed to the
+    /// answer's rule, so racing clicks are applied in turn and each writes only the
+    /// effects its rule returns for the consent as it is. Answers that arrive together
+    /// share the transaction and its statements (each statement takes them all): per
+    /// answer, a statement costs a hand-off to the database thread and back, which is
+    /// what a confirmation's time went to.
+    pub async fn record_answers(&self, jobs: &[AnswerJob]) -> Result<Vec<Answered>> {
         let mut tx = self.writer.begin().await?;
-        let sql = format!("SELECT id, public_id, {COLUMNS} FROM contacts WHERE id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(w.contact_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
-            // Erased by a purge between the page and the button.
-            return Ok(Answered {
+        let mut out = Vec::with_capacity(jobs.len());
+        let mut rest = jobs;
+        while !rest.is_empty() {
+            // A contact answering twice in the group: its second answer must see the
+            // first's effects, so it starts the next round.
+            let mut seen = HashSet::new();
+            let n = rest
+                .iter()
+                .position(|j| !seen.insert(j.contact_id))
+                .unwrap_or(rest.len());
+            let (round, later) = rest.split_at(n);
+            out.extend(answer_round(&mut tx, round, self.webhooks).await?);
+            rest = later;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+/// Answers of distinct contacts: their consents read in one statement, decided, written.
+async fn answer_round(
+    conn: &mut sqlx::SqliteConnection,
+    jobs: &[AnswerJob],
+    webhooks: bool,
+) -> Result<Vec<Answered>> {
+    let ids: Vec<i64> = jobs.iter().map(|j| j.contact_id).collect();
+    let sql = format!(
+        "SELECT id, public_id, {COLUMNS} FROM contacts WHERE id IN (SELECT value FROM json_each(?))"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(serde_json::to_string(&ids)?)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut consents = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let stored = stored_from_row(row)?;
+        consents.insert(stored.id, stored.contact.consent);
+    }
+    // Erased by a purge between the page and the button: `None`, nothing written.
+    let decided: Vec<Option<Effects>> = jobs
+        .iter()
+        .map(|j| consents.get(&j.contact_id).map(|c| (j.decide)(c)))
+        .collect();
+    let entries: Vec<(i64, &LedgerEntry)> = jobs
+        .iter()
+        .zip(&decided)
+        .filter(|(_, e)| e.is_some_and(|e| e.ledger))
+        .map(|(j, _)| (j.contact_id, &j.entry))
+        .collect();
+    if !entries.is_empty() {
+        super::insert_ledger_rows(conn, &entries).await?;
+    }
+    apply_all(conn, jobs, &decided).await?;
+    let mut out = Vec::with_capacity(jobs.len());
+    for (job, effects) in jobs.iter().zip(&decided) {
+        let Some(e) = effects else {
+            out.push(Answered {
                 outcome: Outcome::Gone,
                 code: None,
             });
+            continue;
         };
-        let stored = stored_from_row(&row)?;
-        let effects = decide(&stored.contact.consent);
-        let code = apply(&mut tx, w, &effects, self.webhooks).await?;
-        tx.commit().await?;
-        Ok(Answered {
-            outcome: if effects.changes_anything() {
+        let code = apply_one(conn, &job.write(), e, webhooks).await?;
+        out.push(Answered {
+            outcome: if e.changes_anything() {
                 Outcome::Changed
             } else {
                 Outcome::Unchanged
             },
             code,
-        })
+        });
     }
+    Ok(out)
 }
 
-/// Writes an answer's effects. A consent given after a withdrawal stands; the thank-you
-/// delivery and the bonus code are once per contact and campaign, however often the
-/// consent comes back.
-async fn apply(
+/// The effects every answer of a round may have, each statement over all of them (an
+/// empty list writes nothing). A consent given after a withdrawal stands; the thank-you
+/// delivery is once per contact and campaign, however often the consent comes back.
+/// The statements run in the order one answer's effects must: no two answers of a round
+/// touch the same contact.
+const APPLY_ALL: &str = "\
+UPDATE contacts SET consent_at = j.value ->> 1, consent_method = 'reconsent', \
+  consent_prechecked = 0, consent_bundled = 0, consent_text_version = j.value ->> 2, \
+  consent_ip = j.value ->> 3, consent_source = j.value ->> 4, consent_withdrawn_at = NULL, \
+  updated_at = j.value ->> 1 \
+  FROM json_each(?) j WHERE contacts.id = j.value ->> 0; \
+UPDATE contacts SET consent_withdrawn_at = j.value ->> 1, updated_at = j.value ->> 1 \
+  FROM json_each(?) j WHERE contacts.id = j.value ->> 0; \
+DELETE FROM suppressions WHERE (contact_id, reason) IN \
+  (SELECT value ->> 0, value ->> 1 FROM json_each(?)); \
+INSERT INTO suppressions (contact_id, reason, at) \
+  SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true \
+  ON CONFLICT DO NOTHING; \
+INSERT INTO deletion_queue (contact_id, reason, queued_at, due_at) \
+  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 2 FROM json_each(?) WHERE true \
+  ON CONFLICT DO NOTHING; \
+DELETE FROM deletion_queue WHERE contact_id IN (SELECT value FROM json_each(?)); \
+UPDATE deliveries SET state = 'cancelled', last_error = 'answered before this was sent' \
+  WHERE id IN (SELECT d.id FROM json_each(?) j JOIN deliveries d \
+    ON d.contact_id = j.value ->> 0 AND +d.campaign_id = j.value ->> 1 \
+    WHERE d.wave >= 0 AND d.state IN ('queued', 'retry')); \
+UPDATE deliveries SET state = 'cancelled', last_error = 'left before this was sent' \
+  WHERE id IN (SELECT d.id FROM json_each(?) j JOIN deliveries d \
+    ON d.contact_id = j.value ->> 0 AND +d.campaign_id = j.value ->> 1 \
+    WHERE d.wave = ? AND d.state IN ('queued', 'retry')); \
+INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) \
+  SELECT value ->> 0, value ->> 1, ?, value ->> 2 FROM json_each(?) WHERE true \
+  ON CONFLICT DO NOTHING;";
+
+async fn apply_all(
+    conn: &mut sqlx::SqliteConnection,
+    jobs: &[AnswerJob],
+    decided: &[Option<Effects>],
+) -> Result<()> {
+    use serde_json::{Value, json};
+    let mut lists: [Vec<Value>; 8] = Default::default();
+    for (j, e) in jobs.iter().zip(decided) {
+        let Some(e) = e else { continue };
+        let (id, at) = (j.contact_id, j.at.timestamp());
+        if e.give_consent {
+            let Some(c) = &j.consent else {
+                anyhow::bail!("a confirmation without the consent to record");
+            };
+            lists[0].push(json!([
+                id,
+                c.at.timestamp(),
+                c.text_version,
+                c.ip,
+                c.source
+            ]));
+        }
+        if e.withdraw_consent {
+            lists[1].push(json!([id, at]));
+        }
+        if let Some(reason) = e.lift_suppression {
+            lists[2].push(json!([id, reason.as_str()]));
+        }
+        if let Some(reason) = e.suppress {
+            lists[3].push(json!([id, reason.as_str(), at]));
+        }
+        if e.cancel_deletion {
+            lists[4].push(json!(id));
+        }
+        if e.cancel_reminders {
+            lists[5].push(json!([id, j.campaign_id]));
+        }
+        if e.cancel_thank_you {
+            lists[6].push(json!([id, j.campaign_id]));
+        }
+        if e.queue_thank_you {
+            lists[7].push(json!([j.campaign_id, id, at]));
+        }
+    }
+    if lists.iter().all(Vec::is_empty) {
+        return Ok(());
+    }
+    let [
+        give,
+        withdraw,
+        lift,
+        suppress,
+        undelete,
+        reminders,
+        thanks,
+        thank,
+    ] = lists.map(|l| Value::Array(l).to_string());
+    sqlx::query(APPLY_ALL)
+        .bind(give)
+        .bind(withdraw)
+        .bind(lift)
+        .bind(&suppress)
+        .bind(suppress)
+        .bind(undelete)
+        .bind(reminders)
+        .bind(thanks)
+        .bind(THANK_YOU_WAVE)
+        .bind(THANK_YOU_WAVE)
+        .bind(thank)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// What only some answers write, one at a time: the bonus code, the shop's events.
+async fn apply_one(
     conn: &mut sqlx::SqliteConnection,
     w: &AnswerWrite<'_>,
     e: &Effects,
     webhooks: bool,
 ) -> Result<Option<String>> {
-    if e.give_consent {
-        let Some(consent) = w.consent else {
-            anyhow::bail!("a confirmation without the consent to record");
-        };
-        sqlx::query(
-            "UPDATE contacts SET consent_at = ?, consent_method = 'reconsent', consent_prechecked = 0, \
-             consent_bundled = 0, consent_text_version = ?, consent_ip = ?, consent_source = ?, \
-             consent_withdrawn_at = NULL, updated_at = ? WHERE id = ?",
-        )
-        .bind(consent.at.timestamp())
-        .bind(&consent.text_version)
-        .bind(&consent.ip)
-        .bind(&consent.source)
-        .bind(consent.at.timestamp())
-        .bind(w.contact_id)
-        .execute(&mut *conn)
-        .await?;
-    }
-    if e.ledger {
-        insert_ledger(conn, w.contact_id, w.entry).await?;
-    }
-    if e.withdraw_consent {
-        sqlx::query("UPDATE contacts SET consent_withdrawn_at = ?, updated_at = ? WHERE id = ?")
-            .bind(w.at.timestamp())
-            .bind(w.at.timestamp())
-            .bind(w.contact_id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    if let Some(reason) = e.lift_suppression {
-        sqlx::query("DELETE FROM suppressions WHERE contact_id = ? AND reason = ?")
-            .bind(w.contact_id)
-            .bind(reason.as_str())
-            .execute(&mut *conn)
-            .await?;
-    }
-    if let Some(reason) = e.suppress {
-        suppress(conn, w.contact_id, reason.as_str(), w.at, w.at).await?;
-    }
-    if e.cancel_deletion {
-        sqlx::query("DELETE FROM deletion_queue WHERE contact_id = ?")
-            .bind(w.contact_id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    if e.cancel_reminders {
-        cancel_reminders(conn, w.contact_id, w.campaign_id).await?;
-    }
-    if e.cancel_thank_you {
-        sqlx::query(
-            "UPDATE deliveries SET state = 'cancelled', last_error = 'left before this was sent' \
-             WHERE contact_id = ? AND campaign_id = ? AND wave = ? AND state IN ('queued', 'retry')",
-        )
-        .bind(w.contact_id)
-        .bind(w.campaign_id)
-        .bind(THANK_YOU_WAVE)
-        .execute(&mut *conn)
-        .await?;
-    }
-    if e.queue_thank_you {
-        sqlx::query(
-            "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(w.campaign_id)
-        .bind(w.contact_id)
-        .bind(THANK_YOU_WAVE)
-        .bind(w.at.timestamp())
-        .execute(&mut *conn)
-        .await?;
-    }
     let code = match e.code {
         Code::None => None,
         Code::Show => super::bonus::drawn(conn, w.campaign_id, w.contact_id).await?,
