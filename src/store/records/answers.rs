@@ -131,7 +131,9 @@ mod tests {
     #[test]
     fn the_request_an_answer_refers_to_is_the_latest_that_may_have_arrived() {
         use DeliveryState::*;
-        let cases: &[(&[(DeliveryState, i64)], Option<i64>)] = &[
+        // A contact's requests, latest wave first, and the wave an answer refers to.
+        type Requests = &'static [(DeliveryState, i64)];
+        let cases: &[(Requests, Option<i64>)] = &[
             (&[], None),
             (&[(Sent, 0)], Some(0)),
             (&[(Queued, 1), (Sent, 0)], Some(0)),
