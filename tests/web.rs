@@ -810,7 +810,8 @@ async fn thank_you_mails(sb: &Sandbox, email: &str) -> usize {
     {
         assert!(
             start.elapsed() < Duration::from_secs(30),
-            "the thank-you to {email} was never sent"
+            "the thank-you to {email} was never sent; the server said:\n{}",
+            std::fs::read_to_string(sb.path("serve.log")).unwrap_or_default()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

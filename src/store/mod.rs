@@ -23,10 +23,10 @@ pub use delegate::{ImportTx, LaunchTx, Store};
 pub use postgres::PgStore;
 pub use records::{
     AnswerCampaign, AnswerContext, AnswerCounts, AnswerJob, AnswerWrite, Answered, CampaignRow,
-    ChainHead, Change, Claimed, Counters, Due, DueDay, Erasure, Fate, LateApplied, LateCounts,
-    LateTarget, LateWrite, LaunchedCampaign, LedgerEntry, NewConsent, OutboxEvent, Outcome,
-    QueueState, RateBy, RateRow, RequestDelivery, SlotRequest, StageCursor, StoredContact,
-    Tombstone,
+    ChainHead, Change, Claimed, Counters, Decided, Due, DueDay, EffectLists, Erasure, Fate,
+    LateApplied, LateCounts, LateTarget, LateWrite, LaunchedCampaign, LedgerEntry, NewConsent,
+    OutboxEvent, Outcome, QueueState, RateBy, RateRow, RequestDelivery, SlotRequest, StageCursor,
+    StoredContact, Tombstone, answer_rounds,
 };
 pub use sqlite::SqliteStore;
 pub use url::DatabaseUrl;

@@ -4,15 +4,16 @@
 
 use super::PgStore;
 use super::contacts::{COLUMNS, columns_of, insert_ledger_rows, stored_from_row};
-use super::queue::suppress;
 use crate::domain::Instant;
 use crate::effects::{Code, Effects};
 use crate::store::answer_rows::{self, CAMPAIGN_COLUMNS, REQUEST_COLUMNS};
 use crate::store::{
-    AnswerContext, AnswerJob, AnswerWrite, Answered, LedgerEntry, Outcome, THANK_YOU_WAVE,
+    AnswerContext, AnswerJob, AnswerWrite, Answered, Decided, LedgerEntry, THANK_YOU_WAVE,
+    answer_rounds,
 };
 use anyhow::Result;
 use sqlx::PgConnection;
+use std::collections::HashMap;
 
 impl PgStore {
     /// The contact and campaign a token names; `None` when either is gone or the
@@ -72,49 +73,128 @@ impl PgStore {
         Ok(first)
     }
 
-    /// Answers, decided and written in one transaction: each contact's consent is read
-    /// under its row lock and handed to the answer's rule, so racing clicks (on any
-    /// machine) are applied one after the other and each writes only the effects its rule
-    /// returns for the consent as it is. The rows are locked in contact order (one
-    /// contact's answers keep theirs), so two servers' groups cannot deadlock.
+    /// Answers, decided and written in one transaction, in the order given as if one
+    /// after the other: each contact's consent is read under its row lock and handed to
+    /// the answer's rule, so racing clicks (on any machine) are applied in turn and each
+    /// writes only the effects its rule returns for the consent as it is. Answers that
+    /// arrive together share the transaction and its statements: per answer, each
+    /// statement would be a round trip to the server.
     pub async fn record_answers(&self, jobs: &[AnswerJob]) -> Result<Vec<Answered>> {
-        let mut order: Vec<usize> = (0..jobs.len()).collect();
-        order.sort_by_key(|&i| jobs[i].contact_id);
-        let mut out: Vec<Option<Answered>> = vec![None; jobs.len()];
         let mut tx = self.pool.begin().await?;
-        for i in order {
-            out[i] = Some(answer(&mut tx, &jobs[i], self.webhooks).await?);
+        let mut out = Vec::with_capacity(jobs.len());
+        for round in answer_rounds(jobs) {
+            out.extend(answer_round(&mut tx, round, self.webhooks).await?);
         }
         tx.commit().await?;
-        Ok(out.into_iter().flatten().collect())
+        Ok(out)
     }
 }
 
-async fn answer(conn: &mut PgConnection, job: &AnswerJob, webhooks: bool) -> Result<Answered> {
-    let sql = format!("SELECT id, public_id, {COLUMNS} FROM contacts WHERE id = $1 FOR UPDATE");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(job.contact_id)
-        .fetch_optional(&mut *conn)
+/// Answers of distinct contacts: their rows locked in id order (two servers' groups
+/// cannot deadlock) and their consents read in one statement, decided, written.
+async fn answer_round(
+    conn: &mut PgConnection,
+    jobs: &[AnswerJob],
+    webhooks: bool,
+) -> Result<Vec<Answered>> {
+    let ids: Vec<i64> = jobs.iter().map(|j| j.contact_id).collect();
+    let sql = format!(
+        "SELECT id, public_id, {COLUMNS} FROM contacts WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&ids)
+        .fetch_all(&mut *conn)
         .await?;
-    let Some(row) = row else {
-        // Erased by a purge between the page and the button.
-        return Ok(Answered {
-            outcome: Outcome::Gone,
-            code: None,
-        });
-    };
-    let stored = stored_from_row(&row)?;
-    let effects = (job.decide)(&stored.contact.consent);
-    let code = apply(conn, &job.write(), &effects, webhooks).await?;
-    Ok(Answered {
-        outcome: if effects.changes_anything() {
-            Outcome::Changed
-        } else {
-            Outcome::Unchanged
-        },
-        code,
-    })
+    let mut consents = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let stored = stored_from_row(row)?;
+        consents.insert(stored.id, stored.contact.consent);
+    }
+    let round = Decided::new(jobs, &consents);
+    insert_ledger_rows(conn, &round.ledger()).await?;
+    let lists = round.lists()?;
+    if !lists.is_empty() {
+        let [
+            give,
+            withdraw,
+            lift,
+            suppress,
+            undelete,
+            reminders,
+            thanks,
+            thank,
+        ] = lists.texts();
+        sqlx::query(APPLY_ALL)
+            .bind(give)
+            .bind(withdraw)
+            .bind(lift)
+            .bind(suppress)
+            .bind(undelete)
+            .bind(reminders)
+            .bind(thanks)
+            .bind(thank)
+            .bind(THANK_YOU_WAVE)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let mut out = Vec::with_capacity(jobs.len());
+    for (job, effects) in round.each() {
+        let code = match effects {
+            Some(e) => apply_one(conn, &job.write(), e, webhooks).await?,
+            None => None,
+        };
+        out.push(Answered::of(effects, code));
+    }
+    Ok(out)
 }
+
+/// The effects every answer of a round may have, one statement over all of them (an
+/// empty list writes nothing). A consent given after a withdrawal stands; the thank-you
+/// delivery is once per contact and campaign, however often the consent comes back.
+/// The parts of a statement see one snapshot, which is enough: no two answers of a
+/// round touch the same contact, and no answer both adds and removes the same row.
+/// Both cancellations are one `UPDATE`, so the counters' trigger sees one set of rows.
+const APPLY_ALL: &str = "\
+WITH give AS (
+  UPDATE contacts c SET consent_at = (j ->> 1)::bigint, consent_method = 'reconsent',
+    consent_prechecked = false, consent_bundled = false, consent_text_version = j ->> 2,
+    consent_ip = j ->> 3, consent_source = j ->> 4, consent_withdrawn_at = NULL,
+    updated_at = (j ->> 1)::bigint
+  FROM jsonb_array_elements($1::jsonb) j WHERE c.id = (j ->> 0)::bigint RETURNING 1),
+withdraw AS (
+  UPDATE contacts c SET consent_withdrawn_at = (j ->> 1)::bigint, updated_at = (j ->> 1)::bigint
+  FROM jsonb_array_elements($2::jsonb) j WHERE c.id = (j ->> 0)::bigint RETURNING 1),
+lift AS (
+  DELETE FROM suppressions s USING jsonb_array_elements($3::jsonb) j
+  WHERE s.contact_id = (j ->> 0)::bigint AND s.reason = j ->> 1 RETURNING 1),
+suppress AS (
+  INSERT INTO suppressions (contact_id, reason, at)
+  SELECT (j ->> 0)::bigint, j ->> 1, (j ->> 2)::bigint FROM jsonb_array_elements($4::jsonb) j
+  ON CONFLICT DO NOTHING RETURNING 1),
+queue AS (
+  INSERT INTO deletion_queue (contact_id, reason, queued_at, due_at)
+  SELECT (j ->> 0)::bigint, j ->> 1, (j ->> 2)::bigint, (j ->> 2)::bigint
+  FROM jsonb_array_elements($4::jsonb) j
+  ON CONFLICT DO NOTHING RETURNING 1),
+undelete AS (
+  DELETE FROM deletion_queue q USING jsonb_array_elements($5::jsonb) j
+  WHERE q.contact_id = (j #>> '{}')::bigint RETURNING 1),
+cancel AS (
+  UPDATE deliveries d SET state = 'cancelled', last_error = x.why
+  FROM (SELECT (j ->> 0)::bigint AS contact_id, (j ->> 1)::bigint AS campaign_id, false AS thanks,
+               'answered before this was sent' AS why FROM jsonb_array_elements($6::jsonb) j
+        UNION ALL
+        SELECT (j ->> 0)::bigint, (j ->> 1)::bigint, true, 'left before this was sent'
+        FROM jsonb_array_elements($7::jsonb) j) x
+  WHERE d.contact_id = x.contact_id AND d.campaign_id = x.campaign_id
+    AND CASE WHEN x.thanks THEN d.wave = $9 ELSE d.wave >= 0 END
+    AND d.state IN ('queued', 'retry') RETURNING 1),
+thank AS (
+  INSERT INTO deliveries (campaign_id, contact_id, wave, due_at)
+  SELECT (j ->> 0)::bigint, (j ->> 1)::bigint, $9, (j ->> 2)::bigint
+  FROM jsonb_array_elements($8::jsonb) j
+  ON CONFLICT DO NOTHING RETURNING 1)
+SELECT 1";
 
 /// Takes the contact's row lock; `false` when the contact is gone.
 async fn lock_contact(conn: &mut PgConnection, contact_id: i64) -> Result<bool> {
@@ -125,93 +205,13 @@ async fn lock_contact(conn: &mut PgConnection, contact_id: i64) -> Result<bool> 
     Ok(found.is_some())
 }
 
-/// Writes an answer's effects. A consent given after a withdrawal stands; the thank-you
-/// delivery and the bonus code are once per contact and campaign, however often the
-/// consent comes back.
-async fn apply(
+/// What only some answers write, one at a time: the bonus code, the shop's events.
+async fn apply_one(
     conn: &mut PgConnection,
     w: &AnswerWrite<'_>,
     e: &Effects,
     webhooks: bool,
 ) -> Result<Option<String>> {
-    if e.give_consent {
-        let Some(consent) = w.consent else {
-            anyhow::bail!("a confirmation without the consent to record");
-        };
-        sqlx::query(
-            "UPDATE contacts SET consent_at = $1, consent_method = 'reconsent', consent_prechecked = false, \
-             consent_bundled = false, consent_text_version = $2, consent_ip = $3, consent_source = $4, \
-             consent_withdrawn_at = NULL, updated_at = $1 WHERE id = $5",
-        )
-        .bind(consent.at.timestamp())
-        .bind(&consent.text_version)
-        .bind(&consent.ip)
-        .bind(&consent.source)
-        .bind(w.contact_id)
-        .execute(&mut *conn)
-        .await?;
-    }
-    if e.ledger {
-        insert_ledger_rows(conn, &[(w.contact_id, w.entry)]).await?;
-    }
-    if e.withdraw_consent {
-        sqlx::query("UPDATE contacts SET consent_withdrawn_at = $1, updated_at = $1 WHERE id = $2")
-            .bind(w.at.timestamp())
-            .bind(w.contact_id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    if let Some(reason) = e.lift_suppression {
-        sqlx::query("DELETE FROM suppressions WHERE contact_id = $1 AND reason = $2")
-            .bind(w.contact_id)
-            .bind(reason.as_str())
-            .execute(&mut *conn)
-            .await?;
-    }
-    if let Some(reason) = e.suppress {
-        suppress(conn, w.contact_id, reason.as_str(), w.at, w.at).await?;
-    }
-    if e.cancel_deletion {
-        sqlx::query("DELETE FROM deletion_queue WHERE contact_id = $1")
-            .bind(w.contact_id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    // Reminders still waiting for someone who has answered are never sent (the
-    // thank-you is not a reminder).
-    if e.cancel_reminders {
-        sqlx::query(
-            "UPDATE deliveries SET state = 'cancelled', last_error = 'answered before this was sent' \
-             WHERE contact_id = $1 AND campaign_id = $2 AND wave >= 0 AND state IN ('queued', 'retry')",
-        )
-        .bind(w.contact_id)
-        .bind(w.campaign_id)
-        .execute(&mut *conn)
-        .await?;
-    }
-    if e.cancel_thank_you {
-        sqlx::query(
-            "UPDATE deliveries SET state = 'cancelled', last_error = 'left before this was sent' \
-             WHERE contact_id = $1 AND campaign_id = $2 AND wave = $3 AND state IN ('queued', 'retry')",
-        )
-        .bind(w.contact_id)
-        .bind(w.campaign_id)
-        .bind(THANK_YOU_WAVE)
-        .execute(&mut *conn)
-        .await?;
-    }
-    if e.queue_thank_you {
-        sqlx::query(
-            "INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(w.campaign_id)
-        .bind(w.contact_id)
-        .bind(THANK_YOU_WAVE)
-        .bind(w.at.timestamp())
-        .execute(&mut *conn)
-        .await?;
-    }
     let code = match e.code {
         Code::None => None,
         Code::Show => drawn(conn, w.campaign_id, w.contact_id).await?,

@@ -7,8 +7,8 @@ mod late_events;
 mod queue;
 
 pub use answers::{
-    AnswerCampaign, AnswerContext, AnswerJob, AnswerWrite, Answered, Change, NewConsent, Outcome,
-    RequestDelivery,
+    AnswerCampaign, AnswerContext, AnswerJob, AnswerWrite, Answered, Change, Decided, EffectLists,
+    NewConsent, Outcome, RequestDelivery, answer_rounds,
 };
 pub use campaigns::{
     AnswerCounts, CampaignRow, Counters, DueDay, LaunchedCampaign, RateBy, RateRow,

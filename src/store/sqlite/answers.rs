@@ -6,10 +6,11 @@ use crate::domain::Instant;
 use crate::effects::{Code, Effects};
 use crate::store::answer_rows::{self, CAMPAIGN_COLUMNS, REQUEST_COLUMNS};
 use crate::store::{
-    AnswerContext, AnswerJob, AnswerWrite, Answered, LedgerEntry, Outcome, THANK_YOU_WAVE,
+    AnswerContext, AnswerJob, AnswerWrite, Answered, Decided, EffectLists, LedgerEntry,
+    THANK_YOU_WAVE, answer_rounds,
 };
 use anyhow::Result;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 async fn insert_ledger(
     conn: &mut sqlx::SqliteConnection,
@@ -90,18 +91,8 @@ impl SqliteStore {
     pub async fn record_answers(&self, jobs: &[AnswerJob]) -> Result<Vec<Answered>> {
         let mut tx = self.writer.begin().await?;
         let mut out = Vec::with_capacity(jobs.len());
-        let mut rest = jobs;
-        while !rest.is_empty() {
-            // A contact answering twice in the group: its second answer must see the
-            // first's effects, so it starts the next round.
-            let mut seen = HashSet::new();
-            let n = rest
-                .iter()
-                .position(|j| !seen.insert(j.contact_id))
-                .unwrap_or(rest.len());
-            let (round, later) = rest.split_at(n);
+        for round in answer_rounds(jobs) {
             out.extend(answer_round(&mut tx, round, self.webhooks).await?);
-            rest = later;
         }
         tx.commit().await?;
         Ok(out)
@@ -127,39 +118,19 @@ async fn answer_round(
         let stored = stored_from_row(row)?;
         consents.insert(stored.id, stored.contact.consent);
     }
-    // Erased by a purge between the page and the button: `None`, nothing written.
-    let decided: Vec<Option<Effects>> = jobs
-        .iter()
-        .map(|j| consents.get(&j.contact_id).map(|c| (j.decide)(c)))
-        .collect();
-    let entries: Vec<(i64, &LedgerEntry)> = jobs
-        .iter()
-        .zip(&decided)
-        .filter(|(_, e)| e.is_some_and(|e| e.ledger))
-        .map(|(j, _)| (j.contact_id, &j.entry))
-        .collect();
+    let round = Decided::new(jobs, &consents);
+    let entries = round.ledger();
     if !entries.is_empty() {
         super::insert_ledger_rows(conn, &entries).await?;
     }
-    apply_all(conn, jobs, &decided).await?;
+    apply_all(conn, &round.lists()?).await?;
     let mut out = Vec::with_capacity(jobs.len());
-    for (job, effects) in jobs.iter().zip(&decided) {
-        let Some(e) = effects else {
-            out.push(Answered {
-                outcome: Outcome::Gone,
-                code: None,
-            });
-            continue;
+    for (job, effects) in round.each() {
+        let code = match effects {
+            Some(e) => apply_one(conn, &job.write(), e, webhooks).await?,
+            None => None,
         };
-        let code = apply_one(conn, &job.write(), e, webhooks).await?;
-        out.push(Answered {
-            outcome: if e.changes_anything() {
-                Outcome::Changed
-            } else {
-                Outcome::Unchanged
-            },
-            code,
-        });
+        out.push(Answered::of(effects, code));
     }
     Ok(out)
 }
@@ -198,51 +169,8 @@ INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) \
   SELECT value ->> 0, value ->> 1, ?, value ->> 2 FROM json_each(?) WHERE true \
   ON CONFLICT DO NOTHING;";
 
-async fn apply_all(
-    conn: &mut sqlx::SqliteConnection,
-    jobs: &[AnswerJob],
-    decided: &[Option<Effects>],
-) -> Result<()> {
-    use serde_json::{Value, json};
-    let mut lists: [Vec<Value>; 8] = Default::default();
-    for (j, e) in jobs.iter().zip(decided) {
-        let Some(e) = e else { continue };
-        let (id, at) = (j.contact_id, j.at.timestamp());
-        if e.give_consent {
-            let Some(c) = &j.consent else {
-                anyhow::bail!("a confirmation without the consent to record");
-            };
-            lists[0].push(json!([
-                id,
-                c.at.timestamp(),
-                c.text_version,
-                c.ip,
-                c.source
-            ]));
-        }
-        if e.withdraw_consent {
-            lists[1].push(json!([id, at]));
-        }
-        if let Some(reason) = e.lift_suppression {
-            lists[2].push(json!([id, reason.as_str()]));
-        }
-        if let Some(reason) = e.suppress {
-            lists[3].push(json!([id, reason.as_str(), at]));
-        }
-        if e.cancel_deletion {
-            lists[4].push(json!(id));
-        }
-        if e.cancel_reminders {
-            lists[5].push(json!([id, j.campaign_id]));
-        }
-        if e.cancel_thank_you {
-            lists[6].push(json!([id, j.campaign_id]));
-        }
-        if e.queue_thank_you {
-            lists[7].push(json!([j.campaign_id, id, at]));
-        }
-    }
-    if lists.iter().all(Vec::is_empty) {
+async fn apply_all(conn: &mut sqlx::SqliteConnection, lists: &EffectLists) -> Result<()> {
+    if lists.is_empty() {
         return Ok(());
     }
     let [
@@ -254,7 +182,7 @@ async fn apply_all(
         reminders,
         thanks,
         thank,
-    ] = lists.map(|l| Value::Array(l).to_string());
+    ] = lists.texts();
     sqlx::query(APPLY_ALL)
         .bind(give)
         .bind(withdraw)
