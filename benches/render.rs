@@ -211,7 +211,7 @@ fn signatures(message: &[u8], root: &Path, count: usize) {
     let both = DkimSigner::from_pem(&read("dkim-test.pkcs8.pem"), "bench", "shop.example")
         .and_then(|s| s.with_ed25519(&read("dkim-test.ed25519.pem"), "bench-ed"))
         .expect("keys");
-    let per = |label: &str, count: usize, f: &mut dyn FnMut()| -> f64 {
+    let per = |count: usize, f: &mut dyn FnMut()| -> f64 {
         for _ in 0..count.min(50) {
             f();
         }
@@ -219,38 +219,48 @@ fn signatures(message: &[u8], root: &Path, count: usize) {
         for _ in 0..count {
             f();
         }
-        let us = start.elapsed().as_secs_f64() * 1e6 / count as f64;
-        println!(
-            "{label:<44} {us:>9.1} µs/signature  ({count} signatures, {} bytes)",
-            message.len()
-        );
-        us
+        start.elapsed().as_secs_f64() * 1e6 / count as f64
+    };
+    let show = |label: &str, us: f64, how: &str| {
+        println!("{label:<44} {us:>9.1} µs/signature  ({how})");
     };
     println!(
         "DKIM signature alone, relaxed/relaxed, over one {}-byte message:",
         message.len()
     );
-    let rsa_us = per("RSA-2048 (aws-lc)", count, &mut || {
-        black_box(rsa.sign(black_box(message), 1_777_000_000).expect("sign"));
-    });
-    let both_us = per("RSA-2048 + Ed25519 (aws-lc)", count, &mut || {
-        black_box(both.sign(black_box(message), 1_777_000_000).expect("sign"));
-    });
-    println!(
-        "{:<44} {:>9.1} µs/signature  (the difference of the two lines above)",
+    // Ed25519 is the difference of two timings ten times its size: they are taken in
+    // turns, five rounds each, and the fastest round of each counts (a busy machine only
+    // ever adds time).
+    let (mut rsa_us, mut both_us) = (f64::MAX, f64::MAX);
+    let round = (count / 5).max(1);
+    for _ in 0..5 {
+        rsa_us = rsa_us.min(per(round, &mut || {
+            black_box(rsa.sign(black_box(message), 1_777_000_000).expect("sign"));
+        }));
+        both_us = both_us.min(per(round, &mut || {
+            black_box(both.sign(black_box(message), 1_777_000_000).expect("sign"));
+        }));
+    }
+    let how = format!("fastest of 5 rounds of {round}, {} bytes", message.len());
+    show("RSA-2048 (aws-lc)", rsa_us, &how);
+    show("RSA-2048 + Ed25519 (aws-lc)", both_us, &how);
+    show(
         "Ed25519 (aws-lc)",
-        both_us - rsa_us
+        both_us - rsa_us,
+        "the difference of the two lines above",
     );
     let old = old_signer(&read("dkim-test.pkcs1.pem"));
     let lettre_message = old_message(message);
-    let old_us = per(
+    let old_count = (count / 10).max(20);
+    let old_us = per(old_count, &mut || {
+        let mut m = lettre_message.clone();
+        m.sign(&old);
+        black_box(m.formatted());
+    });
+    show(
         "RSA-2048 before (lettre dkim, `rsa` crate)",
-        (count / 10).max(20),
-        &mut || {
-            let mut m = lettre_message.clone();
-            m.sign(&old);
-            black_box(m.formatted());
-        },
+        old_us,
+        &format!("{old_count} signatures"),
     );
     println!("{:<44} {:>9.1}x", "RSA now vs before", old_us / rsa_us);
     // For scripts/bench-all's summary, when it asks.
