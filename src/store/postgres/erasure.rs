@@ -300,35 +300,44 @@ impl PgStore {
         .fetch_one(&mut *conn)
         .await?;
         let started = std::time::Instant::now();
+        let mut first = true;
         loop {
             // Older transactions anywhere, and older read-only snapshots in this database.
+            // A plain (lazy) VACUUM does not count: the rewrite's horizon leaves such
+            // backends out (the server marks them as vacuuming), and after a million
+            // erasures autovacuum comes by at once, for half a minute or more.
             let clear: bool = sqlx::query_scalar(
                 "SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 AND NOT EXISTS \
                    (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() \
                     AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL \
-                    AND age(backend_xmin) >= age($2::xid))",
+                    AND age(backend_xmin) >= age($2::xid) \
+                    AND pid NOT IN (SELECT pid FROM pg_stat_progress_vacuum))",
             )
             .bind(&mark)
             .bind(&mark32)
             .fetch_one(&mut *conn)
             .await?;
             if clear {
+                if started.elapsed() > std::time::Duration::from_secs(1) {
+                    tracing::info!(
+                        "waited {:.1} s for transactions older than the erasure to end",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
                 return Ok(true);
             }
+            if first {
+                first = false;
+                let sessions = older_sessions(&mut conn, &mark32).await?.join(", ");
+                tracing::info!(
+                    sessions,
+                    "waiting for transactions older than the erasure to end"
+                );
+            }
             if started.elapsed() > OLDER_TRANSACTIONS_WAIT {
-                let older: Vec<String> = sqlx::query_scalar(
-                    "SELECT coalesce(datname, '-') || ': ' \
-                       || coalesce(nullif(application_name, ''), backend_type) || ' (pid ' || pid || ')' \
-                     FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND \
-                       ((backend_xid IS NOT NULL AND age(backend_xid) >= age($1::xid)) \
-                        OR (datname = current_database() AND backend_xmin IS NOT NULL \
-                            AND age(backend_xmin) >= age($1::xid)))",
-                )
-                .bind(&mark32)
-                .fetch_all(&mut *conn)
-                .await?;
+                let sessions = older_sessions(&mut conn, &mark32).await?.join(", ");
                 tracing::warn!(
-                    sessions = %older.join(", "),
+                    sessions,
                     "transactions that began before the erasure still run: the tables are \
                      rewritten now, and again by the next purge or forget"
                 );
@@ -409,4 +418,21 @@ impl PgStore {
         .await?;
         Ok(())
     }
+}
+
+/// The sessions running a transaction older than `mark32`, or holding an older snapshot
+/// in this database: what a rewrite waits for.
+async fn older_sessions(conn: &mut sqlx::PgConnection, mark32: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce(datname, '-') || ': ' \
+           || coalesce(nullif(application_name, ''), backend_type) || ' (pid ' || pid || ')' \
+         FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND \
+           ((backend_xid IS NOT NULL AND age(backend_xid) >= age($1::xid)) \
+            OR (datname = current_database() AND backend_xmin IS NOT NULL \
+                AND age(backend_xmin) >= age($1::xid) \
+                AND pid NOT IN (SELECT pid FROM pg_stat_progress_vacuum)))",
+    )
+    .bind(mark32)
+    .fetch_all(&mut *conn)
+    .await?)
 }
