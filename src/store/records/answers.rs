@@ -225,18 +225,18 @@ impl EffectLists {
     }
 
     /// The lists as JSON text, in the order of the fields.
-    pub fn texts(&self) -> [String; 8] {
+    pub fn texts(self) -> [String; 8] {
         [
-            &self.give,
-            &self.withdraw,
-            &self.lift,
-            &self.suppress,
-            &self.undelete,
-            &self.cancel_reminders,
-            &self.cancel_thank_you,
-            &self.queue_thank_you,
+            self.give,
+            self.withdraw,
+            self.lift,
+            self.suppress,
+            self.undelete,
+            self.cancel_reminders,
+            self.cancel_thank_you,
+            self.queue_thank_you,
         ]
-        .map(|l| serde_json::Value::Array(l.clone()).to_string())
+        .map(|l| serde_json::Value::Array(l).to_string())
     }
 }
 

@@ -123,7 +123,7 @@ async fn answer_round(
     if !entries.is_empty() {
         super::insert_ledger_rows(conn, &entries).await?;
     }
-    apply_all(conn, &round.lists()?).await?;
+    apply_all(conn, round.lists()?).await?;
     let mut out = Vec::with_capacity(jobs.len());
     for (job, effects) in round.each() {
         let code = match effects {
@@ -169,7 +169,7 @@ INSERT INTO deliveries (campaign_id, contact_id, wave, due_at) \
   SELECT value ->> 0, value ->> 1, ?, value ->> 2 FROM json_each(?) WHERE true \
   ON CONFLICT DO NOTHING;";
 
-async fn apply_all(conn: &mut sqlx::SqliteConnection, lists: &EffectLists) -> Result<()> {
+async fn apply_all(conn: &mut sqlx::SqliteConnection, lists: EffectLists) -> Result<()> {
     if lists.is_empty() {
         return Ok(());
     }
